@@ -1,0 +1,8 @@
+"""dlteach: the numpy library behind the course "The Structure and Optimization of Deep Neural Networks".
+
+Import the submodule you need: ``from dlteach import layers, losses, optim, viz``.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["data", "functional", "gradcheck", "layers", "losses", "optim", "train", "viz"]
