@@ -283,7 +283,7 @@ def load_idx(path):
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(raw) != expected:
         raise ValueError(f"load_idx: {path!r} holds {len(raw)} bytes; its header (shape {shape}, "
-                         f"{dtype.itemsize}-byte {dtype.kind}{8 * dtype.itemsize} values) expects {expected} bytes")
+                         f"{dtype.name} values) expects {expected} bytes")
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))    # native byte order, and a writable copy
 
