@@ -54,7 +54,8 @@ class _Recurrent(Layer):
         G = dA.shape[2]
         dA2 = dA.reshape(T * N, G)
         self.grads["Wx"] = xt.reshape(T * N, -1).T @ dA2                          # (D, G)
-        self.grads["Wh"] = hs[:-1].reshape((T - 1) * N, -1).T @ dA[1:].reshape((T - 1) * N, G)
+        H = hs.shape[2]
+        self.grads["Wh"] = hs[:-1].reshape((T - 1) * N, H).T @ dA[1:].reshape((T - 1) * N, G)   # (H, G)
         self.grads["b"] = dA2.sum(axis=0)                                          # (G,)
         dx = (dA2 @ self.params["Wx"].T).reshape(T, N, -1)                         # (T, N, D)
         return np.ascontiguousarray(dx.transpose(1, 0, 2))                         # (N, T, D)
