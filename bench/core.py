@@ -1,0 +1,166 @@
+"""Forward + backward (+ update) of dlteach against the same model in PyTorch on the CPU, same run.
+
+Prints dlteach time / PyTorch time per case, and the MLP step's achieved GFLOP/s as a share of
+raw float32 matmul speed. Times are the minimum over repeats: this machine's Python-heavy steps
+swing from run to run, and the minimum is the least noisy estimate of what the code costs.
+"""
+
+import time
+
+import numpy as np
+
+from dlteach import layers, losses, optim
+
+LIMITS = {"mlp": 1.1, "conv2d": 2.0, "lstm": 2.0, "softmax_ce": 1.6}
+MIN_MATMUL_SHARE = 0.70
+
+
+def best_time(fn, repeats, number):
+    """Minimum over `repeats` of the mean time of `number` calls (after one warm-up call)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+def raw_matmul_gflops(quick):
+    n = 512 if quick else 1024
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    t = best_time(lambda: a @ b, 3 if quick else 7, 3 if quick else 10)
+    return 2 * n ** 3 / t / 1e9
+
+
+def mlp_case(torch, quick):
+    rng = np.random.default_rng(0)
+    N, sizes = 128, (784, 256, 256, 10)
+    X = rng.standard_normal((N, 784), dtype=np.float32)
+    y = rng.integers(0, 10, N)
+    model = layers.Sequential(
+        layers.Linear(784, 256, rng=rng, dtype=np.float32), layers.ReLU(),
+        layers.Linear(256, 256, rng=rng, dtype=np.float32), layers.ReLU(),
+        layers.Linear(256, 10, rng=rng, dtype=np.float32))
+    opt = optim.SGD(model, 0.01, momentum=0.9)
+
+    def ours():
+        loss, dh = losses.softmax_cross_entropy(model(X), y)
+        model.backward(dh)
+        opt.step()
+
+    nn = torch.nn
+    ref = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    opt_t = torch.optim.SGD(ref.parameters(), 0.01, momentum=0.9)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def theirs():
+        opt_t.zero_grad()
+        nn.functional.cross_entropy(ref(Xt), yt).backward()
+        opt_t.step()
+
+    # forward (1 matmul per layer) + backward (dW per layer, dx for all but the input layer)
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    flops = 2 * N * (3 * macs - sizes[0] * sizes[1])
+    return ours, theirs, flops
+
+
+def conv_case(torch, quick):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 3, 32, 32), dtype=np.float32)
+    conv = layers.Conv2d(3, 16, 3, padding=1, rng=rng, dtype=np.float32)
+    dout = rng.standard_normal((32, 16, 32, 32), dtype=np.float32)
+
+    def ours():
+        conv.forward(X)
+        conv.backward(dout)
+
+    ref = torch.nn.Conv2d(3, 16, 3, padding=1)
+    Xt = torch.from_numpy(X).requires_grad_()
+    dt = torch.from_numpy(dout)
+
+    def theirs():
+        ref.zero_grad()
+        Xt.grad = None
+        ref(Xt).backward(dt)
+
+    return ours, theirs, None
+
+
+def lstm_case(torch, quick):
+    rng = np.random.default_rng(0)
+    N, T, D, H = 32, 50, 64, 128
+    X = rng.standard_normal((N, T, D), dtype=np.float32)
+    lstm = layers.LSTM(D, H, rng=rng, dtype=np.float32)
+    dout = rng.standard_normal((N, T, H), dtype=np.float32)
+
+    def ours():
+        lstm.forward(X)
+        lstm.backward(dout)
+
+    ref = torch.nn.LSTM(D, H, batch_first=True)
+    Xt = torch.from_numpy(X).requires_grad_()
+    dt = torch.from_numpy(dout)
+
+    def theirs():
+        ref.zero_grad()
+        Xt.grad = None
+        ref(Xt)[0].backward(dt)
+
+    return ours, theirs, None
+
+
+def softmax_ce_case(torch, quick):
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((4096, 1000), dtype=np.float32)
+    y = rng.integers(0, 1000, 4096)
+
+    def ours():
+        losses.softmax_cross_entropy(h, y)
+
+    ht = torch.from_numpy(h).requires_grad_()
+    yt = torch.from_numpy(y)
+
+    def theirs():
+        ht.grad = None
+        torch.nn.functional.cross_entropy(ht, yt).backward()
+
+    return ours, theirs, None
+
+
+CASES = {"mlp": mlp_case, "conv2d": conv_case, "lstm": lstm_case, "softmax_ce": softmax_ce_case}
+DESCRIPTIONS = {
+    "mlp": "MLP 784-256-256-10 step, batch 128, float32",
+    "conv2d": "Conv2d 32x3x32x32 -> 16 3x3 pad 1, fwd+bwd",
+    "lstm": "LSTM T=50 N=32 D=64 H=128, fwd+BPTT",
+    "softmax_ce": "softmax CE 4096x1000, loss+grad",
+}
+
+
+def run(quick=False):
+    """Return rows (name, description, ours_ms, torch_ms, ratio, limit, verdict) and the matmul row."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    repeats, number = (3, 3) if quick else (7, 10)
+    rows = []
+    gflops = raw_matmul_gflops(quick)
+    mlp_gflops = None
+    for name, make in CASES.items():
+        if torch is None:
+            rows.append((name, DESCRIPTIONS[name], None, None, None, LIMITS[name], "skipped: no torch"))
+            continue
+        torch.set_num_threads(2)
+        ours, theirs, flops = make(torch, quick)
+        t_ours = best_time(ours, repeats, number)
+        t_theirs = best_time(theirs, repeats, number)
+        ratio = t_ours / t_theirs
+        verdict = "ok" if ratio <= LIMITS[name] else "SLOWER than the limit"
+        rows.append((name, DESCRIPTIONS[name], t_ours * 1e3, t_theirs * 1e3, ratio, LIMITS[name], verdict))
+        if flops:
+            mlp_gflops = flops / t_ours / 1e9
+    return rows, gflops, mlp_gflops
