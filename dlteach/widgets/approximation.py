@@ -1,0 +1,372 @@
+"""Widgets and figures for lesson 01 (universal approximation): N units and steepness against a target,
+sup error against N on log-log axes, 2-D towers, and depth against width.
+
+Each view owns one matplotlib Figure (no pyplot, so nothing is displayed behind the widget's back),
+draws its artists once, and on every slider move only calls set_data and renders a PNG into an
+ipywidgets Image. The numbers come from pure functions in dlteach.approximation; the static
+fallback figures (plot_* and *_grid) draw the same pictures on ordinary pyplot axes.
+"""
+
+import io
+from functools import lru_cache
+
+import ipywidgets as widgets
+import PIL.Image
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from dlteach import approximation
+from dlteach.data import TARGETS
+
+__all__ = [
+    "plot_fit", "plot_error_curves", "plot_towers", "plot_sawtooth", "plot_units",
+    "fit_grid", "tower_grid", "depth_grid",
+    "FitView", "ErrorView", "TowerView", "DepthView",
+    "explore_fit", "explore_error", "explore_towers", "explore_depth", "BENCH_CASES",
+]
+
+_DPI = 80
+_COLORS = {"f": "0.25", "F": "tab:blue", "sigmoid": "tab:blue", "relu": "tab:orange", "err": "tab:red"}
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, dpi=_DPI)
+    return ax
+
+
+def plot_fit(target, n, w, *, kind="sigmoid", ax=None):
+    """f and the hand-built F with n bumps (kind="sigmoid") or n ReLU knots (kind="relu"); sup error in the title.
+
+    Returns the Axes.
+    """
+    ax = _axes(ax, (5, 3.2))
+    s = approximation.fit_summary(target, n, w=w, kind=kind)
+    ax.plot(s["x"], s["f"], color=_COLORS["f"], lw=2, label="target f")
+    ax.plot(s["x"], s["F"], color=_COLORS["F"], lw=1.5, label=f"F: {s['units']} units")
+    ax.fill_between(s["x"], s["f"], s["F"], color=_COLORS["err"], alpha=0.2, label="|F - f|")
+    ax.set(xlabel="x", ylabel="value", xlim=(-1, 1), ylim=(-1.6, 1.6),
+           title=f"{target}, N = {n}, w = {w:g}: sup error {s['sup_error']:.3g}")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def plot_error_curves(target, *, ax=None):
+    """Sup error against hidden units on log-log axes, sigmoid staircase and ReLU interpolant, fitted slopes in the legend.
+
+    Returns the Axes.
+    """
+    ax = _axes(ax, (5, 3.2))
+    for kind, (units, errors, slope) in approximation.error_curves(target).items():
+        label = f"{kind}: slope {slope:.2f}" if np.isfinite(slope) else f"{kind}: exact (error 0)"
+        ax.loglog(units, np.maximum(errors, 1e-6), "o-", color=_COLORS[kind], ms=4, label=label)
+    ax.set(xlabel="hidden units", ylabel="sup error", ylim=(1e-6, 3), title=f"{target}: error against units")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="major", alpha=0.3)
+    return ax
+
+
+def plot_towers(target, n, w, *, axes=None):
+    """Three panels: the 2-D target, the network of n x n towers, and |F - f| with the mean error.
+
+    Returns the array of three Axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(9, 3), dpi=_DPI)
+    xs, F, truth, units = approximation.tower_network(approximation.target_2d(target), n, w=w, points=51)
+    extent = (xs[0], xs[-1], xs[0], xs[-1])
+    titles = (f"target: {target}", f"{n} x {n} towers ({units[0]} + {units[1]} units)",
+              f"|F - f|, mean {np.abs(F - truth).mean():.3f}")
+    for ax, img, title, cmap in zip(axes, (truth, F, np.abs(F - truth)), titles, ("viridis", "viridis", "Reds")):
+        ax.imshow(img, origin="lower", extent=extent, vmin=0, vmax=1, cmap=cmap)
+        ax.set(title=title, xlabel="x", ylabel="y")
+    return axes
+
+
+def plot_sawtooth(k, *, ax=None):
+    """The deep sawtooth g^k (2k units) and the best shallow net with the same 2k units. Returns the Axes."""
+    ax = _axes(ax, (5, 3.2))
+    d = approximation.depth_vs_width(k)
+    ax.plot(d["x"], d["deep"], color=_COLORS["sigmoid"], lw=1.5, label=f"deep: {d['deep_units']} units, {d['pieces']} pieces")
+    ax.plot(d["x"], d["shallow"], color=_COLORS["relu"], lw=1.5, label=f"shallow, {d['deep_units']} units")
+    ax.set(xlabel="x", ylabel="g^k(x)", xlim=(0, 1), ylim=(-0.4, 1.6), title=f"k = {k}: shallow sup error {d['shallow_sup_error']:.2f}")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def plot_units(k, *, ax=None):
+    """Hidden units needed for the 2^k-piece sawtooth: deep 2k against shallow 2^k - 1 (log scale). Returns the Axes."""
+    ax = _axes(ax, (4, 3.2))
+    ks = np.arange(1, 11)
+    ax.semilogy(ks, 2 * ks, "o-", color=_COLORS["sigmoid"], ms=4, label="deep: 2k")
+    ax.semilogy(ks, 2.0 ** ks - 1, "s-", color=_COLORS["relu"], ms=4, label="shallow: 2^k - 1")
+    ax.axvline(k, color="0.5", ls=":")
+    ax.set(xlabel="k (tents composed)", ylabel="hidden units", title="units for 2^k pieces")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def fit_grid(settings, *, kind="sigmoid"):
+    """Static fallback for explore_fit: one plot_fit panel per (target, n, w) in settings. Returns the Figure."""
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.2 * len(settings), 3), dpi=_DPI,
+                             sharey=True, squeeze=False)
+    for i, (ax, (target, n, w)) in enumerate(zip(axes[0], settings)):
+        plot_fit(target, n, w, kind=kind, ax=ax)
+        sup = ax.get_title().rsplit(" ", 1)[-1]
+        ax.set_title(f"{target}, N={n}, w={w:g}\nsup error {sup}", fontsize=9)
+        if i:
+            ax.get_legend().remove()
+    fig.tight_layout()
+    return fig
+
+
+def tower_grid(settings):
+    """Static fallback for explore_towers: one row of plot_towers per (target, n, w). Returns the Figure."""
+    fig, axes = plt.subplots(len(settings), 3, figsize=(9, 2.9 * len(settings)), dpi=_DPI, squeeze=False)
+    for row, (target, n, w) in zip(axes, settings):
+        plot_towers(target, n, w, axes=row)
+    fig.tight_layout()
+    return fig
+
+
+def depth_grid(ks):
+    """Static fallback for explore_depth: plot_sawtooth for each k, then plot_units. Returns the Figure."""
+    fig, axes = plt.subplots(1, len(ks) + 1, figsize=(2.9 * (len(ks) + 1), 3), dpi=_DPI)
+    for i, (ax, k) in enumerate(zip(axes, ks)):
+        plot_sawtooth(k, ax=ax)
+        ax.set_title(f"k = {k}: shallow error {ax.get_title().rsplit(' ', 1)[-1]}", fontsize=9)
+        if i:
+            ax.get_legend().remove()
+    plot_units(ks[-1], ax=axes[-1])
+    fig.tight_layout()
+    return fig
+
+
+class _View:
+    """One Figure drawn once; update(**settings) moves the artists, render(**settings) returns PNG bytes.
+
+    Axes, ticks and labels are drawn once and kept as a bitmap; a render restores that bitmap and
+    draws only the artists that update() changes (blitting), then encodes the PNG quickly.
+    """
+
+    def __init__(self, figsize, ncols=1):
+        self.fig = Figure(figsize=figsize, dpi=_DPI)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.axes = self.fig.subplots(1, ncols, squeeze=False)[0]
+        self._background = None
+
+    def _finish(self):
+        # Fixed limits: the blitted background (ticks, labels) must stay true for every setting.
+        self.fig.tight_layout()
+        for ax in self.axes:
+            ax.set_autoscale_on(False)
+
+    def _dynamic(self):
+        """The artists that update() changes, titles and legends included."""
+        raise NotImplementedError
+
+    def update(self, **settings):
+        raise NotImplementedError
+
+    def render(self, **settings):
+        self.update(**settings)
+        artists = [a for a in self._dynamic() if a is not None]
+        for a in artists:
+            a.set_animated(True)
+        if self._background is None:
+            self.canvas.draw()                   # animated artists are left out of the background
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.canvas.restore_region(self._background)
+        for a in artists:
+            self.fig.draw_artist(a)
+        buf = io.BytesIO()
+        PIL.Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+class FitView(_View):
+    """f, F and |F - f| for a target, N units, steepness w and the kind of unit."""
+
+    def __init__(self):
+        super().__init__((8, 3.2))
+        ax = self.axes[0]
+        plot_fit("sin", 8, 100.0, ax=ax)
+        self.f_line, self.F_line = ax.lines[:2]
+        self.fill = ax.collections[0]
+        self._finish()
+
+    def _dynamic(self):
+        ax = self.axes[0]
+        return [self.fill, self.f_line, self.F_line, ax.title, ax.get_legend()]
+
+    def update(self, target="sin", n=8, w=100.0, kind="sigmoid"):
+        s = approximation.fit_summary(target, n, w=w, kind=kind)
+        ax = self.axes[0]
+        self.f_line.set_ydata(s["f"])
+        self.F_line.set_ydata(s["F"])
+        self.F_line.set_label(f"F: {s['units']} {kind} units")
+        self.fill.remove()
+        self.fill = ax.fill_between(s["x"], s["f"], s["F"], color=_COLORS["err"], alpha=0.2, label="|F - f|")
+        ax.set_title(f"{target}, N = {n}, w = {w:g}: sup error {s['sup_error']:.3g}, mean {s['mean_error']:.3g}")
+        ax.legend(loc="lower right", fontsize=8)
+        return s
+
+
+@lru_cache(maxsize=None)
+def _error_curves(target):
+    # Four targets, each computed once: moving the N slider then costs only a redraw.
+    return approximation.error_curves(target)
+
+
+class ErrorView(_View):
+    """Log-log sup error against units for one target; a marker at the chosen N on each curve."""
+
+    def __init__(self):
+        super().__init__((8, 3.2))
+        ax = self.axes[0]
+        self.lines = {k: ax.loglog([1], [1], "o-", color=_COLORS[k], ms=4)[0] for k in ("sigmoid", "relu")}
+        self.marks = {k: ax.loglog([1], [1], "*", color=_COLORS[k], ms=14, mec="k")[0] for k in ("sigmoid", "relu")}
+        ax.set(xlabel="hidden units", ylabel="sup error", xlim=(1.5, 300), ylim=(5e-7, 3))
+        ax.grid(True, which="major", alpha=0.3)
+        self._finish()
+
+    def _dynamic(self):
+        ax = self.axes[0]
+        return [*self.lines.values(), *self.marks.values(), ax.title, ax.get_legend()]
+
+    def update(self, target="sin", n=8):
+        curves = _error_curves(target)
+        for kind, (units, errors, slope) in curves.items():
+            errors = np.maximum(errors, 1e-6)        # an exact fit (error 0) sits on the floor of the plot
+            self.lines[kind].set_data(units, errors)
+            self.lines[kind].set_label(f"{kind}: slope {slope:.2f}" if np.isfinite(slope) else f"{kind}: exact")
+            i = int(np.argmin(np.abs(units / (2 if kind == "sigmoid" else 1) - n)))
+            self.marks[kind].set_data(units[i:i + 1], errors[i:i + 1])
+        self.axes[0].set_title(f"{target}: sup error against units (stars: N = {n} bumps or knots)")
+        self.axes[0].legend(handles=list(self.lines.values()), fontsize=8, loc="lower left")
+        return curves
+
+
+class TowerView(_View):
+    """Target, tower network and |F - f| as three images updated with set_data."""
+
+    def __init__(self):
+        super().__init__((9, 3), ncols=3)
+        plot_towers("peak", 4, 40.0, axes=self.axes)
+        self.images = [ax.images[0] for ax in self.axes]
+        self._finish()
+
+    def _dynamic(self):
+        return [*self.images, *(ax.title for ax in self.axes)]
+
+    def update(self, target="peak", n=4, w=40.0):
+        xs, F, truth, units = approximation.tower_network(approximation.target_2d(target), n, w=w, points=51)
+        err = np.abs(F - truth)
+        for img, data in zip(self.images, (truth, F, err)):
+            img.set_data(data)
+        self.axes[0].set_title(f"target: {target}")
+        self.axes[1].set_title(f"{n} x {n} towers, w = {w:g}")
+        self.axes[2].set_title(f"|F - f|, mean {err.mean():.3f}")
+        return float(err.mean())
+
+
+class DepthView(_View):
+    """Deep sawtooth against the same-budget shallow net, and the units each needs."""
+
+    def __init__(self):
+        super().__init__((9, 3.2), ncols=2)
+        plot_sawtooth(3, ax=self.axes[0])
+        plot_units(3, ax=self.axes[1])
+        self.deep, self.shallow = self.axes[0].lines[:2]
+        self.marker = self.axes[1].lines[-1]
+        self._finish()
+
+    def _dynamic(self):
+        ax = self.axes[0]
+        return [self.deep, self.shallow, self.marker, ax.title, ax.get_legend()]
+
+    def update(self, k=3):
+        d = approximation.depth_vs_width(k)
+        self.deep.set_ydata(d["deep"])
+        self.shallow.set_ydata(d["shallow"])
+        self.deep.set_label(f"deep: {d['deep_units']} units, {d['pieces']} pieces")
+        self.shallow.set_label(f"shallow, {d['deep_units']} units")
+        self.axes[0].legend(loc="upper right", fontsize=8)
+        self.axes[0].set_title(f"k = {k}: shallow sup error {d['shallow_sup_error']:.2f}")
+        self.marker.set_xdata([k, k])
+        return d
+
+
+def _live(view, controls):
+    """A VBox of the controls over an Image that view re-renders on every change."""
+    image = widgets.Image(format="png")
+
+    def refresh(_change=None):
+        image.value = view.render(**{name: c.value for name, c in controls.items()})
+
+    for c in controls.values():
+        c.observe(refresh, names="value")
+    refresh()
+    return widgets.VBox([widgets.HBox(list(controls.values())), image])
+
+
+def explore_fit():
+    """Sliders for N and log10 w, menus for the target and the unit; shows f, F and the sup error."""
+    controls = {
+        "target": widgets.Dropdown(options=list(TARGETS), value="sin", description="target"),
+        "n": widgets.IntSlider(value=8, min=1, max=40, description="N"),
+        "w": widgets.FloatLogSlider(value=100.0, base=10, min=0, max=3, step=0.1, description="w"),
+        "kind": widgets.ToggleButtons(options=["sigmoid", "relu"], value="sigmoid", description="unit"),
+    }
+    return _live(FitView(), controls)
+
+
+def explore_error():
+    """A target menu and an N slider over the log-log plot of sup error against units."""
+    controls = {
+        "target": widgets.Dropdown(options=list(TARGETS), value="sin", description="target"),
+        "n": widgets.IntSlider(value=8, min=2, max=64, description="N"),
+    }
+    return _live(ErrorView(), controls)
+
+
+def explore_towers():
+    """Sliders for n (towers per side) and w, a menu for the 2-D target."""
+    controls = {
+        "target": widgets.Dropdown(options=list(approximation.TARGETS_2D), value="peak", description="target"),
+        "n": widgets.IntSlider(value=4, min=1, max=12, description="n"),
+        "w": widgets.FloatLogSlider(value=40.0, base=10, min=0.5, max=2.5, step=0.1, description="w"),
+    }
+    return _live(TowerView(), controls)
+
+
+def explore_depth():
+    """A slider for k, the number of composed tents."""
+    return _live(DepthView(), {"k": widgets.IntSlider(value=3, min=1, max=8, description="k")})
+
+
+@lru_cache(maxsize=None)
+def _bench_view(cls):
+    return cls()
+
+
+def _bench(cls):
+    # The bench times what a slider move costs in the notebook: update the artists, render the PNG.
+    def render(**settings):
+        return _bench_view(cls).render(**settings)
+    render.__name__ = f"{cls.__name__}.render"
+    return render
+
+
+BENCH_CASES = [
+    ("approximation.fit", _bench(FitView),
+     [{"target": t, "n": n, "w": w, "kind": kind} for t in TARGETS for n in (1, 8, 40)
+      for w in (1.0, 100.0, 1000.0) for kind in ("sigmoid", "relu")]),
+    ("approximation.error", _bench(ErrorView),
+     [{"target": t, "n": n} for t in TARGETS for n in (2, 8, 64)]),
+    ("approximation.towers", _bench(TowerView),
+     [{"target": t, "n": n, "w": w} for t in approximation.TARGETS_2D for n in (1, 4, 12) for w in (3.0, 40.0, 300.0)]),
+    ("approximation.depth", _bench(DepthView), [{"k": k} for k in range(1, 9)]),
+]
