@@ -1,0 +1,263 @@
+"""A JupyterLab server and a headless Chromium shared by every browser test of the session.
+
+The server runs on 127.0.0.1 with a temporary HOME, Jupyter config, data, runtime, settings and
+workspaces folders, so nothing the learner or another engineer has configured leaks in, and
+nothing the tests do leaks out. It serves a temporary copy of the lessons: running a notebook in
+Lab marks it dirty, and the committed notebooks must never be rewritten by a test.
+
+Without /usr/bin/chromium or the playwright package the tests skip, saying how to install them;
+under CI=true they fail instead, so a CI run can never pass by skipping.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+INSTALL_HINT = (
+    "install them with `apt-get update && apt-get install -y chromium` (as root) and "
+    "`.venv/bin/pip install playwright`; never `playwright install`: the tests drive Debian's "
+    "/usr/bin/chromium"
+)
+SERVER_START_TIMEOUT_S = 60
+SERVER_STOP_TIMEOUT_S = 10
+
+# JupyterLab user settings, written as <settings dir>/<package>/<plugin>.jupyterlab-settings.
+LAB_SETTINGS = {
+    # The news pop-up and the update check would cover the notebook and reach for the network.
+    "@jupyterlab/apputils-extension/notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+        "doNotDisturbMode": True,
+    },
+    # Every cell stays in the DOM, so the tests see every output, scrolled into view or not; and
+    # the notebook's own kernel starts without a "Select Kernel" dialog.
+    "@jupyterlab/notebook-extension/tracker": {
+        "windowingMode": "none",
+        "autoStartDefaultKernel": True,
+    },
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    # The extension manager would ask PyPI for listings.
+    "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "browser: runs the lessons in JupyterLab in headless Chromium (slow; needs chromium and "
+        "playwright; deselect with -m 'not browser')",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrise `lesson` with every notebook in the lesson folder, so new lessons join in."""
+    if "lesson" in metafunc.fixturenames:
+        lessons = sorted(lesson_dir().glob("*.ipynb"))
+        metafunc.parametrize("lesson", lessons, ids=[path.stem for path in lessons])
+
+
+def lesson_dir():
+    """The folder whose notebooks are tested: lessons/, or DLTEACH_BROWSER_LESSONS to try others."""
+    return Path(os.environ.get("DLTEACH_BROWSER_LESSONS", REPO / "lessons")).resolve()
+
+
+def _missing_requirement():
+    """Why the browser tests cannot run here, or None when they can."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} not found"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    return None
+
+
+def _skip_or_fail(reason):
+    message = f"browser tests need Chromium and playwright: {reason}; {INSTALL_HINT}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true, so not skipping: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_settings(settings_dir):
+    for plugin, values in LAB_SETTINGS.items():
+        package, name = plugin.rsplit("/", 1)
+        path = settings_dir / package / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values, indent=2))
+
+
+def _wait_until_answering(url, process, log_path):
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"JupyterLab exited with code {process.returncode} before answering; "
+                f"its log:\n{log_path.read_text()[-3000:]}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}api/status", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(
+        f"JupyterLab did not answer {url}api/status within {SERVER_START_TIMEOUT_S} s; "
+        f"its log:\n{log_path.read_text()[-3000:]}"
+    )
+
+
+def _stop(process):
+    """Terminate the server by its pid, then kill it if it has not gone after a grace period."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+
+
+@pytest.fixture(scope="session")
+def lab_server():
+    """Base URL of a JupyterLab serving a temporary copy of the lessons (ends with '/')."""
+    reason = _missing_requirement()
+    if reason:
+        _skip_or_fail(reason)
+    tmp = Path(tempfile.mkdtemp(prefix="dlteach-lab-"))
+    root = tmp / "root"
+    shutil.copytree(lesson_dir(), root / "lessons")
+    home = tmp / "home"
+    home.mkdir()
+    _write_settings(tmp / "settings")
+    env = dict(
+        os.environ,
+        HOME=str(home),
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_DATA_DIR=str(tmp / "data"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+    )
+    env.pop("MPLBACKEND", None)   # the kernel must draw with the inline backend, as for a learner
+    port = _free_port()
+    log_path = tmp / "jupyterlab.log"
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        "--IdentityProvider.token=",
+        "--PasswordIdentityProvider.hashed_password=",
+        # No token and a loopback address already; this lets the tests shut kernels down over REST.
+        "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.expose_app_in_browser=True",   # window.jupyterapp: the tests read cell outputs
+    ]
+    if os.geteuid() == 0:   # containers and CI runners are often root; Jupyter refuses by default
+        command.append("--allow-root")
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_answering(url, process, log_path)
+        yield url
+    finally:
+        _stop(process)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chromium(lab_server):
+    """One headless Chromium for the session; each test opens its own context."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def lab_page(request, chromium, lab_server):
+    """A fresh page; on failure pytest_runtest_makereport saves its screenshot."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    request.node._dlteach_page = page
+    try:
+        yield page
+    finally:
+        _shutdown_kernels(lab_server)
+        context.close()
+
+
+def _shutdown_kernels(url):
+    """Free the CPU for the next lesson: Lab keeps a kernel alive after its tab is gone."""
+    try:
+        with urllib.request.urlopen(f"{url}api/kernels", timeout=5) as response:
+            kernels = json.load(response)
+        for kernel in kernels:
+            request = urllib.request.Request(f"{url}api/kernels/{kernel['id']}", method="DELETE")
+            urllib.request.urlopen(request, timeout=10).close()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        pass   # the server is going away anyway; a leftover kernel dies with it
+
+
+_screenshot_dir = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    page = getattr(item, "_dlteach_page", None)
+    if page is None or not report.failed or report.when != "call":
+        return
+    global _screenshot_dir
+    if _screenshot_dir is None:   # one folder per session, made only when something fails
+        _screenshot_dir = Path(tempfile.mkdtemp(prefix="dlteach-browser-failures-"))
+    path = _screenshot_dir / f"{item.callspec.id if hasattr(item, 'callspec') else item.name}.png"
+    try:
+        page.screenshot(path=str(path), full_page=True)
+        note = f"screenshot saved to {path}"
+    except Exception as error:  # a crashed page must not hide the original failure
+        note = f"could not save a screenshot to {path}: {error}"
+    report.sections.append(("browser screenshot", note))
+    print(f"\n{item.nodeid}: {note}", file=sys.__stderr__)
