@@ -1,0 +1,223 @@
+"""The plots the lessons share: training curves, decision boundaries, 1-D fits, image and filter grids.
+
+matplotlib only. Each helper takes ax=None (a new laptop-sized figure is made) and returns the Axes.
+No rcParams are changed: styling is passed to each call.
+"""
+
+import numpy as np
+import matplotlib.pyplot as plt
+
+from dlteach._checks import float_array, positive
+
+__all__ = ["plot_history", "plot_decision_boundary", "plot_fit_1d", "plot_images", "plot_filters"]
+
+_METRICS = {"loss": "loss", "acc": "accuracy"}
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _outputs(model, x):
+    """Outputs of a dlteach model (in eval mode) or of a plain function, on x."""
+    if hasattr(model, "backward") and hasattr(model, "eval"):
+        # Imported here so that plotting a plain function never needs the training code.
+        from dlteach.train import predict
+        return predict(model, x)
+    if callable(model):
+        return np.asarray(model(x))
+    raise TypeError(f"argument 'model' must be a dlteach model or a function of x, got {type(model).__name__}")
+
+
+def plot_history(history, which="loss", *, ax=None):
+    """Training (and validation) curves of one metric per epoch, from the history fit returns.
+
+    which: "loss" or "acc". Shapes: history[k] lists of E floats -> lines over epochs 1..E.
+    """
+    if which not in _METRICS:
+        raise ValueError(f"plot_history: argument 'which' is {which!r}; expected 'loss' or 'acc'")
+    if not isinstance(history, dict):
+        raise TypeError(f"plot_history: argument 'history' must be the dict fit returns, got {type(history).__name__}")
+    series = {label: history.get(key) or [] for label, key in (("training", which), ("validation", f"val_{which}"))}
+    if not any(series.values()):
+        raise ValueError(f"plot_history: argument 'history' has no values for {which!r} or 'val_{which}'; "
+                         f"its keys with values are {[k for k, v in history.items() if v]}")
+    ax = _axes(ax, (6, 4))
+    for (label, values), style in zip(series.items(), ("-o", "--s")):
+        if values:
+            ax.plot(np.arange(1, len(values) + 1), values, style, markersize=3, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(_METRICS[which])
+    ax.set_title(f"{_METRICS[which]} per epoch")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def _class_map(scores, threshold):
+    """Class of each grid point from scores: argmax of (M, C), or score > threshold for one column."""
+    scores = np.asarray(scores)
+    if scores.dtype.kind in "iu" and scores.ndim == 1:
+        return scores
+    if scores.ndim == 2 and scores.shape[1] >= 2:
+        return scores.argmax(axis=1)
+    if scores.ndim == 1 or (scores.ndim == 2 and scores.shape[1] == 1):
+        return (scores.reshape(-1) > threshold).astype(np.int64)
+    raise ValueError(f"plot_decision_boundary: the model's output has shape {scores.shape}; expected class "
+                     "scores (M, C), one score per point (M,) or (M, 1), or integer labels (M,)")
+
+
+def plot_decision_boundary(model, X, y, *, ax=None, resolution=200, margin=0.5, threshold=0.0):
+    """Coloured class regions of model over the plane of X, with the points of X coloured by y.
+
+    model: a dlteach model, or a function of a grid (M, 2) returning scores (M, C), one score per
+    point (class 1 where score > threshold), or integer labels (M,).
+    Shapes: X (N, 2), y (N,) integer labels -> regions on a resolution x resolution grid.
+    """
+    X = float_array(X, "plot_decision_boundary", "X", ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary: argument 'X' has shape {X.shape}; expected (N, 2) points in the plane")
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu" or y.shape != (len(X),):
+        raise ValueError(f"plot_decision_boundary: argument 'y' has dtype {y.dtype} and shape {y.shape}; "
+                         f"expected integer labels of shape ({len(X)},)")
+    resolution = positive(resolution, "plot_decision_boundary", "resolution", integer=True)
+    lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.stack([g0.ravel(), g1.ravel()], axis=1)                          # (R*R, 2)
+    regions = _class_map(_outputs(model, grid), threshold).reshape(g0.shape)    # (R, R)
+    C = int(max(regions.max(), y.max())) + 1
+    colors = plt.get_cmap("tab10").colors[:C] if C <= 10 else plt.get_cmap("tab20").colors[:C]
+    ax = _axes(ax, (5, 5))
+    # One level per class, centred on the integers, so each class gets exactly its own colour.
+    ax.contourf(g0, g1, regions, levels=np.arange(C + 1) - 0.5, colors=colors, alpha=0.3)
+    for c in range(C):
+        pts = X[y == c]
+        if len(pts):
+            ax.scatter(pts[:, 0], pts[:, 1], s=12, color=colors[c], edgecolors="k", linewidths=0.3,
+                       label=f"class {c}")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title("decision boundary")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_fit_1d(x, y, *, model=None, target=None, ax=None, num=400):
+    """A 1-D regression picture: data points (x, y), the target f(x) and the model's curve F(x).
+
+    model: a dlteach model or a function; target: a function such as data.target_function("sin").
+    Both are called on a column x_grid (num, 1) and may return (num,) or (num, 1).
+    Shapes: x (N,) or (N, 1), y (N,) or (N, 1).
+    """
+    x = float_array(x, "plot_fit_1d", "x", ndim=(1, 2)).reshape(-1)
+    y = float_array(y, "plot_fit_1d", "y", ndim=(1, 2)).reshape(-1)
+    if len(x) != len(y):
+        raise ValueError(f"plot_fit_1d: arguments 'x' and 'y' hold {len(x)} and {len(y)} values; expected the same number")
+    if target is not None and not callable(target):
+        raise TypeError(f"plot_fit_1d: argument 'target' must be a function of x, got {type(target).__name__}")
+    ax = _axes(ax, (6, 4))
+    grid = np.linspace(x.min(), x.max(), num)[:, None]          # (num, 1)
+    ax.scatter(x, y, s=10, color="0.5", alpha=0.7, label="data")
+    if target is not None:
+        ax.plot(grid[:, 0], np.asarray(target(grid)).reshape(-1), "k--", lw=1.5, label="target f(x)")
+    if model is not None:
+        ax.plot(grid[:, 0], _outputs(model, grid).reshape(-1), color="C3", lw=2, label="model F(x)")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def _mosaic(tiles, ncols, pad=1, head=0):
+    """Lay (n, H, W) tiles on a grid with NaN gaps (drawn blank), head blank rows above each tile
+    for its caption. Returns the mosaic and each tile's (top, left) corner."""
+    n, H, W = tiles.shape
+    nrows = -(-n // ncols)
+    out = np.full((nrows * (head + H + pad) - pad, ncols * (W + pad) - pad), np.nan)
+    corners = []
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        top, left = r * (head + H + pad) + head, c * (W + pad)
+        out[top:top + H, left:left + W] = tiles[i]
+        corners.append((top, left))
+    return out, corners
+
+
+def _as_tiles(images, where):
+    """(N, H, W), (N, 1, H, W) or flattened square images (N, H*W) -> (N, H, W)."""
+    images = float_array(images, where, "images", ndim=(2, 3, 4))
+    if images.ndim == 4 and images.shape[1] == 1:
+        return images[:, 0]
+    if images.ndim == 3:
+        return images
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        if side * side == images.shape[1]:
+            return images.reshape(-1, side, side)
+    raise ValueError(f"{where}: argument 'images' has shape {images.shape}; expected (N, H, W), "
+                     "(N, 1, H, W) or square images flattened to (N, H*W)")
+
+
+def plot_images(images, labels=None, *, predictions=None, ncols=10, cmap="gray_r", ax=None):
+    """A grid of grey images in one Axes, each titled by its label (and prediction, red when wrong).
+
+    Shapes: images (N, H, W), (N, 1, H, W) or (N, H*W) square; labels, predictions (N,) or None.
+    """
+    tiles = _as_tiles(images, "plot_images")
+    n, H, W = tiles.shape
+    for name, arr in (("labels", labels), ("predictions", predictions)):
+        if arr is not None and np.shape(arr) != (n,):
+            raise ValueError(f"plot_images: argument '{name}' has shape {np.shape(arr)}; expected ({n},), one per image")
+    ncols = min(positive(ncols, "plot_images", "ncols", integer=True), n)
+    captioned = labels is not None or predictions is not None
+    mosaic, corners = _mosaic(tiles, ncols, head=max(2, round(0.4 * H)) if captioned else 0)
+    nrows = -(-n // ncols)
+    ax = _axes(ax, (min(1.0 * ncols, 10), min(1.1 * nrows, 8)))
+    ax.imshow(mosaic, cmap=cmap, vmin=np.nanmin(mosaic), vmax=np.nanmax(mosaic), interpolation="nearest")
+    for i, (top, left) in enumerate(corners):
+        text = "" if labels is None else f"{labels[i]}"
+        if predictions is not None:
+            text = f"{text}→{predictions[i]}" if text else f"{predictions[i]}"
+        if text:
+            wrong = predictions is not None and labels is not None and predictions[i] != labels[i]
+            ax.text(left + (W - 1) / 2, top - 0.6, text, fontsize=8, va="bottom", ha="center",
+                    color="red" if wrong else "C0", fontweight="bold")
+    ax.set_axis_off()
+    if captioned:
+        ax.set_title("label→prediction" if labels is not None and predictions is not None
+                     else ("labels" if labels is not None else "predictions"), fontsize=9)
+    return ax
+
+
+def plot_filters(W, *, ncols=8, ax=None, cmap="RdBu_r"):
+    """Convolution filters as a grid: one row of C channel tiles per filter when C > 1, else ncols per row.
+
+    Colours are symmetric around 0 (blue negative, red positive) on one scale for all filters,
+    so their strengths compare. Shapes: W (F, C, K, K).
+    """
+    W = float_array(W, "plot_filters", "W", ndim=4)
+    F, C, K, K2 = W.shape
+    if K != K2:
+        raise ValueError(f"plot_filters: argument 'W' has shape {W.shape}; expected square kernels (F, C, K, K)")
+    ncols = C if C > 1 else min(positive(ncols, "plot_filters", "ncols", integer=True), F)
+    mosaic, _ = _mosaic(W.reshape(F * C, K, K), ncols)
+    vmax = float(np.abs(W).max()) or 1.0
+    nrows = -(-F * C // ncols)
+    ax = _axes(ax, (min(0.8 * ncols + 1.5, 10), min(0.8 * nrows + 0.5, 8)))
+    im = ax.imshow(mosaic, cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label="weight")
+    if C > 1:
+        ax.set_xticks([c * (K + 1) + (K - 1) / 2 for c in range(C)], [f"channel {c}" for c in range(C)])
+        ax.set_yticks([f * (K + 1) + (K - 1) / 2 for f in range(F)], [f"filter {f}" for f in range(F)])
+        ax.tick_params(length=0, labelsize=7)
+        ax.set_frame_on(False)
+    else:
+        ax.set_axis_off()
+    ax.set_title(f"{F} filters, {C} channel{'s' if C > 1 else ''}, {K}x{K}")
+    return ax
