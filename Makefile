@@ -24,5 +24,12 @@ test: setup
 bench: setup
 	$(PY) -m bench
 
+# Re-run lessons/ and solutions/ in place (outputs stored reproducibly), then regenerate exercises/.
+execute: setup
+	$(VENV)/bin/dlteach execute
+
+release: setup
+	$(VENV)/bin/dlteach release
+
 clean:
 	rm -rf $(VENV) _build .pytest_cache .hypothesis

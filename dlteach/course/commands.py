@@ -1,0 +1,115 @@
+"""The instructor subcommands of `dlteach`: execute, release, grade."""
+
+import json
+import sys
+from pathlib import Path
+
+
+def skip_slow_imports():
+    """Keep jsonschema from importing rfc3987_syntax, which builds a parser for ~2 s of CPU at import.
+
+    nbformat imports jsonschema, whose optional IRI format check (never used by notebooks) imports
+    it. Only the command-line process and the grader's pytest process do this, never a kernel.
+    """
+    if "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None   # None makes `import` raise ImportError, which jsonschema allows
+
+
+def register(sub):
+    """Add execute, release and grade to the `dlteach` argparse subparsers object."""
+    ex = sub.add_parser("execute", help="re-run lessons and solutions in place, storing outputs reproducibly")
+    ex.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                    help="notebooks to run (default: every notebook in lessons/ and solutions/)")
+    ex.add_argument("--timeout", type=float, default=600, help="seconds allowed per cell (default 600)")
+    ex.set_defaults(func=cmd_execute)
+
+    rel = sub.add_parser("release", help="write exercises/ from solutions/ (solutions and hidden tests removed)")
+    rel.add_argument("names", nargs="*", metavar="NAME",
+                     help="solutions to release, e.g. 04_softmax_gradient (default: all of solutions/)")
+    rel.add_argument("--check", action="store_true",
+                     help="write nothing; exit 1 if exercises/ differs from a fresh release")
+    rel.set_defaults(func=cmd_release)
+
+    gr = sub.add_parser("grade", help="grade submissions with nbval against the released exercise")
+    gr.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="submitted notebooks or folders of them")
+    gr.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell (default 60)")
+    gr.add_argument("--jobs", "-j", type=int, default=1, help="submissions graded in parallel (default 1)")
+    gr.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                    help="write the grades as JSON to FILE ('-' or no FILE: standard output, no table)")
+    gr.add_argument("--course", default=None, help="course folder holding exercises/ and solutions/ (default: found from here)")
+    gr.set_defaults(func=cmd_grade)
+
+
+def cmd_execute(args):
+    skip_slow_imports()
+    from dlteach.course import notebooks
+    from dlteach.course.execute import ExecutionFailed, execute_notebook
+    root = notebooks.course_root()
+    paths = [Path(p) for p in args.notebooks] or notebooks.course_notebooks(root)
+    failed = 0
+    for path in paths:
+        if not path.exists():
+            print(f"dlteach execute: argument NOTEBOOK {path} does not exist", file=sys.stderr)
+            failed += 1
+            continue
+        before = path.read_bytes()
+        try:
+            after = execute_notebook(path, root=root, timeout=args.timeout)
+        except ExecutionFailed as exc:
+            print(f"dlteach execute: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{path}: {'updated' if after != before else 'unchanged'}")
+    return 1 if failed else 0
+
+
+def cmd_release(args):
+    skip_slow_imports()
+    from dlteach.course import notebooks
+    from dlteach.course.release import ReleaseError, release
+    root = notebooks.course_root()
+    try:
+        released = release(root, args.names, write=False)
+    except (ReleaseError, ValueError) as exc:
+        print(f"dlteach release: {exc}", file=sys.stderr)
+        return 1
+    drift = [p for p, data in released.items() if not p.exists() or p.read_bytes() != data]
+    if args.check:
+        stale = set(notebooks.course_notebooks(root, ("exercises",))) - set(released) if not args.names else set()
+        for path in drift:
+            print(f"{path.relative_to(root)}: differs from a fresh release; run `dlteach release`", file=sys.stderr)
+        for path in sorted(stale):
+            print(f"{path.relative_to(root)}: has no solution in solutions/", file=sys.stderr)
+        return 1 if drift or stale else 0
+    for path, data in released.items():
+        notebooks.write_if_changed(path, data)
+        print(f"{path.relative_to(root)}: {'updated' if path in drift else 'unchanged'}")
+    return 0
+
+
+def cmd_grade(args):
+    skip_slow_imports()
+    from dlteach.course import notebooks
+    from dlteach.course.grade import GradingError, grade, table
+    if args.jobs < 1:
+        print(f"dlteach grade: argument --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    root = Path(args.course).resolve() if args.course else notebooks.course_root()
+    try:
+        results = grade(args.submissions, root=root, timeout=args.timeout, jobs=args.jobs)
+    except GradingError as exc:
+        print(f"dlteach grade: {exc}", file=sys.stderr)
+        return 2
+    if args.json != "-":
+        for result in results:
+            print(table(result))
+    if args.json is not None:
+        text = json.dumps({"submissions": [r.to_dict() for r in results]}, indent=1)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+    errors = [r for r in results if r.error]
+    for r in errors:
+        print(f"dlteach grade: could not grade {r.submission}: {r.error}", file=sys.stderr)
+    return 2 if errors else 0
