@@ -48,7 +48,7 @@ def plot_fit(target, n, w, *, kind="sigmoid", ax=None):
     ax.plot(s["x"], s["F"], color=_COLORS["F"], lw=1.5, label=f"F: {s['units']} units")
     ax.fill_between(s["x"], s["f"], s["F"], color=_COLORS["err"], alpha=0.2, label="|F - f|")
     ax.set(xlabel="x", ylabel="value", xlim=(-1, 1), ylim=(-1.6, 1.6),
-           title=f"{target}, N = {n}, w = {w:g}: sup error {s['sup_error']:.3g}")
+           title=f"{target}, N = {n}{f', w = {w:g}' if kind == 'sigmoid' else ' ReLUs'}: sup error {s['sup_error']:.3g}")
     ax.legend(loc="lower right", fontsize=8)
     return ax
 
