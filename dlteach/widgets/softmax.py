@@ -257,7 +257,7 @@ def explorer_grid(settings, fig=None):
     settings: a list of (label, h, true_class). Shapes: each h (C,). Returns the Figure.
     """
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 2.2 * len(settings) + 0.4), layout="constrained")
+        fig = plt.figure(figsize=(9.0, 2.2 * len(settings) + 0.4), dpi=DPI, layout="constrained")
     axes = fig.subplots(len(settings), 3, squeeze=False)
     for row, (label, h, true_class) in zip(axes, settings):
         h = np.asarray(h, dtype=float)
@@ -275,7 +275,7 @@ def landscape_overview(n_classes=3, fig=None):
     Returns the Figure.
     """
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 3.4), layout="constrained")
+        fig = plt.figure(figsize=(9.0, 3.4), dpi=DPI, layout="constrained")
     ax_map, ax_fade = fig.subplots(1, 2)
     grid = LossLandscape.GRID
     L = sc.loss_surface(np.zeros(n_classes), 0, 0, 1, grid, grid)     # (G, G)
