@@ -115,13 +115,22 @@ class SoftmaxExplorer:
         _display(self.update(h0, h1, h2, target))
 
 
+LEVELS = np.linspace(0, 1, 11)     # banded, not smooth: flat colours keep the stored PNGs small
+
+
+def _contours(ax, s):
+    """Filled bands of p(class 1) and the black boundary p = 1/2; returns both contour sets."""
+    filled = ax.contourf(s["xx"], s["yy"], s["prob"], levels=LEVELS, cmap=CLASS_CMAP, alpha=0.55)
+    line = ax.contour(s["xx"], s["yy"], s["prob"], levels=[0.5], colors="k", linewidths=1.2)
+    return filled, line
+
+
 def _draw_surface(ax, s, *, title=True):
-    """Probability map, the p = 1/2 boundary and the points, on a fresh Axes (for the static grids)."""
-    extent = (s["xx"][0, 0], s["xx"][0, -1], s["yy"][0, 0], s["yy"][-1, 0])
-    ax.imshow(s["prob"], origin="lower", extent=extent, cmap=CLASS_CMAP, vmin=0, vmax=1, alpha=0.55,
-              aspect="auto")
-    ax.contour(s["xx"], s["yy"], s["prob"], levels=[0.5], colors="k", linewidths=1)
-    ax.scatter(s["X"][:, 0], s["X"][:, 1], c=np.asarray(CLASS_COLORS)[s["y"]], s=8, edgecolors="none")
+    """Probability bands, the p = 1/2 boundary and the points, on a fresh Axes (for the static grids)."""
+    _contours(ax, s)
+    # Points without anti-aliasing: 12 panels of smooth dots would double the stored PNG.
+    ax.scatter(s["X"][:, 0], s["X"][:, 1], c=np.asarray(CLASS_COLORS)[s["y"]], s=8, edgecolors="none",
+               antialiased=False)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -142,10 +151,9 @@ class BoundaryExplorer:
         self.fig, axes = _figure((8, 3.6) if with_history else (4.4, 3.8), ncols)
         self.ax = axes[0] if with_history else axes
         s = structure.decision_surface(names[0], hiddens[-1])
-        self.image = self.ax.imshow(s["prob"], origin="lower", cmap=CLASS_CMAP, vmin=0, vmax=1, alpha=0.55,
-                                    aspect="auto")
-        self.points = self.ax.scatter(s["X"][:, 0], s["X"][:, 1], s=10, edgecolors="none")
-        self.contour = None
+        self.points = self.ax.scatter(s["X"][:, 0], s["X"][:, 1], s=10, edgecolors="none", zorder=3,
+                                      antialiased=False)
+        self.contours = ()
         self.ax.set_xlabel("x1")
         self.ax.set_ylabel("x2")
         if with_history:
@@ -161,13 +169,11 @@ class BoundaryExplorer:
     def update(self, name="spirals", hidden=32, epoch=None):
         s = structure.decision_surface(name, hidden, epoch=epoch)
         extent = (s["xx"][0, 0], s["xx"][0, -1], s["yy"][0, 0], s["yy"][-1, 0])
-        self.image.set_data(s["prob"])
-        self.image.set_extent(extent)
         self.points.set_offsets(s["X"])
         self.points.set_facecolors(np.asarray(CLASS_COLORS)[s["y"]])
-        if self.contour is not None:
-            self.contour.remove()      # a contour set cannot be moved in place; this one is a single level
-        self.contour = self.ax.contour(s["xx"], s["yy"], s["prob"], levels=[0.5], colors="k", linewidths=1.2)
+        for c in self.contours:
+            c.remove()                 # contour sets cannot be moved in place: swap them, keep the rest
+        self.contours = _contours(self.ax, s)
         self.ax.set_xlim(extent[:2])
         self.ax.set_ylim(extent[2:])
         self.ax.set_title(f"{name}, {hidden} hidden units, epoch {s['epoch']}: "
@@ -182,7 +188,12 @@ class BoundaryExplorer:
             self.ax_loss.set_ylim(max(loss.min() * 0.5, 1e-4), loss.max() * 2)
         return self.fig
 
-    def show(self, name="spirals", hidden=32, epoch=None):
+    def show(self, name="spirals", hidden=32):
+        """For interact: the trained net (interact would turn an epoch=None argument into a widget)."""
+        _display(self.update(name, hidden))
+
+    def show_epoch(self, name="moons", hidden=8, epoch=structure.EPOCHS):
+        """For interact with an epoch slider: the net after that many epochs of training."""
         _display(self.update(name, hidden, epoch))
 
 

@@ -282,13 +282,14 @@ def test_softmax_explorer_bars_are_the_probabilities(ws):
 
 def test_boundary_explorer_swaps_surfaces_in_place(ws):
     e = ws.BoundaryExplorer(names=("moons", "xor"), hiddens=(2, 8), with_history=True)
-    image, points = e.image, e.points
+    points, line = e.points, e.curve
     for name, hidden, epoch in (("moons", 2, None), ("xor", 8, 10)):
         e.update(name, hidden, epoch)
         s = structure.decision_surface(name, hidden, epoch=epoch)
-        assert e.image is image and e.points is points                    # the same artists, new data
-        np.testing.assert_array_equal(e.image.get_array(), s["prob"])
+        assert e.points is points and e.curve is line                     # the same artists, new data
         np.testing.assert_array_equal(e.points.get_offsets(), s["X"])
+        assert len(e.ax.collections) == 3                                 # points, bands, boundary: old ones gone
+        assert e.contours[1].levels.tolist() == [0.5]
         assert len(e.curve.get_xdata()) == structure.EPOCHS
 
 
