@@ -113,7 +113,14 @@ class Value:
         return self + other
 
     def __sub__(self, other):
-        return self + (-self._lift(other))
+        other = self._lift(other)
+        out = Value(self.data - other.data, _parents=(self, other), _op="-")
+
+        def backward():             # d(a - b)/da = 1, d(a - b)/db = -1
+            self.grad += out.grad
+            other.grad -= out.grad
+        out._backward = backward
+        return out
 
     def __rsub__(self, other):
         return self._lift(other) + (-self)
@@ -161,6 +168,8 @@ def topological_order(root):
 def graph_layout(root):
     """Positions for drawing the graph: x = longest path from a leaf, y spread within each column.
 
+    A leaf sits one column left of its leftmost consumer, so inputs appear next to where they are used.
+
     Returns (nodes, positions, edges): nodes in topological order, positions {id: (x, y)},
     edges as (parent, child) pairs.
     """
@@ -168,6 +177,13 @@ def graph_layout(root):
     column = {}
     for v in nodes:
         column[id(v)] = 1 + max((column[id(p)] for p in v.parents), default=-1)
+    first_use = {}
+    for v in nodes:
+        for p in v.parents:
+            if not p.parents:
+                first_use[id(p)] = min(first_use.get(id(p), column[id(v)]), column[id(v)])
+    for key, c in first_use.items():
+        column[key] = c - 1
     rows = {}
     positions = {}
     for v in nodes:

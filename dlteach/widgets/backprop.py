@@ -20,7 +20,8 @@ from dlteach.autograd import graph_layout
 
 __all__ = ["plot_descent", "plot_gradient_norms", "plot_spread", "draw_graph",
            "descent_grid", "depth_grid", "init_grid",
-           "DescentExplorer", "DepthExplorer", "InitExplorer", "BENCH_CASES"]
+           "DescentExplorer", "DepthExplorer", "InitExplorer",
+           "explore_descent", "explore_depth", "explore_init", "BENCH_CASES"]
 
 COLORS = {"sigmoid": "tab:orange", "tanh": "tab:green", "relu": "tab:blue"}
 DPI = 80
@@ -110,7 +111,7 @@ def draw_graph(root, *, ax=None, show_grad=True):
         x, y = pos[id(v)]
         title = v.label or v.op or "const"
         if v.label and v.op:
-            title = f"{v.label} = {v.op}"
+            title = f"{v.label} ({v.op})"
         text = f"{title}\n{v.data:.3g}" + (f"\ngrad {v.grad:.3g}" if show_grad else "")
         leaf = not v.parents
         ax.text(x, y, text, ha="center", va="center", fontsize=8,
@@ -340,6 +341,21 @@ class InitExplorer(_Explorer):
         return super().widget([w.FloatLogSlider(value=1.0, base=2, min=-2, max=2, step=0.125, description="gain"),
                                w.Dropdown(options=list(backprop.ACTIVATIONS), value="tanh",
                                           description="activation")])
+
+
+def explore_descent():
+    """A learning-rate slider over gradient descent on J(w) = (w - 2)^2 / 2."""
+    return DescentExplorer().widget()
+
+
+def explore_depth():
+    """A depth slider and an init menu over the gradient norms of sigmoid, tanh and ReLU networks."""
+    return DepthExplorer().widget()
+
+
+def explore_init():
+    """A gain slider and an activation menu over the spread of activations and gradients per layer."""
+    return InitExplorer().widget()
 
 
 @lru_cache(maxsize=None)
