@@ -112,8 +112,7 @@ def predict(model, X, *, batch_size=256):
 
 def fit(model, loss_fn, optimizer, data, epochs, *, batch_size=64, val_data=None, rng=None,
         progress=True, callback=None):
-    """Minibatch training: for each batch, out = model(X_b); loss, dout = loss_fn(out, y_b);
-    model.backward(dout); optimizer.step().
+    """Minibatch training: per batch out = model(X_b), (loss, dout) = loss_fn(out, y_b), backward, step.
 
     rng shuffles the examples every epoch; with rng=None batches come in the data's order.
     progress shows a tqdm bar (a widget in Jupyter, text in a terminal) with the epoch's loss and
