@@ -270,7 +270,7 @@ def explorer_grid(settings, fig=None):
 
 
 def landscape_overview(n_classes=3, fig=None):
-    """The landscape's static fallback: L over (h_0, h_1) with the field -dL/dh; ||a - y|| against a_y.
+    """The landscape's static fallback: L over (h_0, h_1) with the field -dL/dh; ||a - y|| and J_yy against a_y.
 
     Returns the Figure.
     """
@@ -299,6 +299,8 @@ def landscape_overview(n_classes=3, fig=None):
                      label=f"||a - y||, C = {C}")
     ax_fade.plot(sweep["p_true"], -sweep["grad_true"], color="black", linewidth=0.8,
                  label="|dL/dh_y| = 1 - a_y (any C)")
+    ax_fade.plot(sweep["p_true"], sweep["jac_diag"], color=PROB_COLOR,
+                 label="J_yy = a_y (1 - a_y): softmax alone")
     ax_fade.set(xlim=(0, 1), ylim=(0, 1.45), xlabel="a_y (probability of the true class)",
                 ylabel="gradient size")
     ax_fade.set_title("the gradient fades as the right class wins", fontsize=9)
