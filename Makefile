@@ -24,7 +24,7 @@ test: setup
 bench: setup
 	$(PY) -m bench
 
-# Re-run lessons/ and solutions/ in place (outputs stored reproducibly), then regenerate exercises/.
+# `make execute` re-runs lessons/ and solutions/ in place; `make release` regenerates exercises/ from solutions/.
 execute: setup
 	$(VENV)/bin/dlteach execute
 

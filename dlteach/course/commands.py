@@ -34,8 +34,8 @@ def register(sub):
     gr.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="submitted notebooks or folders of them")
     gr.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell (default 60)")
     gr.add_argument("--jobs", "-j", type=int, default=1, help="submissions graded in parallel (default 1)")
-    gr.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
-                    help="write the grades as JSON to FILE ('-' or no FILE: standard output, no table)")
+    gr.add_argument("--json", default=None, metavar="FILE",
+                    help="also write the grades as JSON to FILE; '-' writes them to standard output instead of the tables")
     gr.add_argument("--course", default=None, help="course folder holding exercises/ and solutions/ (default: found from here)")
     gr.set_defaults(func=cmd_grade)
 
@@ -91,8 +91,9 @@ def cmd_grade(args):
     skip_slow_imports()
     from dlteach.course import notebooks
     from dlteach.course.grade import GradingError, grade, table
-    if args.jobs < 1:
-        print(f"dlteach grade: argument --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
+    if args.jobs < 1 or args.timeout <= 0:
+        print(f"dlteach grade: --jobs must be >= 1 and --timeout > 0, got --jobs {args.jobs} "
+              f"--timeout {args.timeout:g}", file=sys.stderr)
         return 2
     root = Path(args.course).resolve() if args.course else notebooks.course_root()
     try:

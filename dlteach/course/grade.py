@@ -178,7 +178,7 @@ def score(nb, records):
             result.earned, result.status = points, "pass"
         elif NotImplementedError.__name__ in (check["kind"], answer.get("kind")):
             result.reason = NOT_ATTEMPTED
-        elif answer and not answer["passed"] and answer["kind"] != "skipped":
+        elif answer and not answer["passed"] and answer["kind"] not in ("skipped", "dead"):
             result.reason = "answer cell: " + answer["reason"]
         else:
             result.reason = check["reason"]

@@ -52,15 +52,17 @@ def _bound_outputs():
 
 
 def _notice_dead_kernels():
-    """Poll for the execute reply in one-second slices, giving up as soon as the kernel process is gone."""
+    """Poll for the execute reply in one-second slices, failing the cell as soon as the kernel process is gone."""
     from nbval.kernel import RunningKernel
 
     def await_reply(self, msg_id, timeout=None):
         waited = 0.0
         while True:
             if not self.is_alive():
+                # Failing the cell at once; raising Empty would make nbval interrupt a dead kernel and
+                # wait 5 s more for its output.
                 self.dlteach_died = True
-                raise Empty
+                raise RuntimeError("the kernel died while running this cell")
             step = 1.0 if timeout is None else min(1.0, max(timeout - waited, 0.01))
             try:
                 msg = self.get_message(stream="shell", timeout=step)
@@ -91,8 +93,10 @@ def _reason(item, exc):
     """One line saying why a cell failed: the error it raised, a timeout, a dead kernel, or other output."""
     kernel = getattr(item.parent, "kernel", None)
     message = str(exc)
-    if getattr(kernel, "dlteach_died", False) or "Kernel dead" in message:
-        return "error", "the kernel died (the process exited or crashed)"
+    if "Kernel dead" in message:
+        return "dead", "not run: the kernel had died in an earlier cell"
+    if getattr(kernel, "dlteach_died", False):
+        return "died", "the kernel died while running this cell (the process exited or crashed)"
     errors = [o for o in item.test_outputs or [] if o.get("output_type") == "error"]
     if "Timeout" in message:
         timeout = item.config.getoption("nbval_cell_timeout")

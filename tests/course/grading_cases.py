@@ -1,12 +1,12 @@
-"""Ten submissions of exercise 04, built from the committed exercise and solution, with their expected grades."""
+"""Ten submissions of exercise 04, built from the committed exercise and solution, with their expected grades.
 
-import copy
+A plain module (not conftest.py: tests/unit has one too, and both would be imported as `conftest`).
+"""
+
 import json
 from pathlib import Path
 
-import pytest
-
-from dlteach.course import notebooks, release
+from dlteach.course import release
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISE = ROOT / "exercises" / "04_softmax_gradient.ipynb"
@@ -79,18 +79,16 @@ def build():
 
     nb = filled(cross_entropy_grad="import os\nos._exit(1)")
     subs.append(("09_kernel_dies.ipynb", nb, {**full, "cross_entropy_grad": 0, "network_backward": 0},
-                 {"cross_entropy_grad": "kernel died", "network_backward": "kernel died"}))
+                 {"cross_entropy_grad": "kernel died while running", "network_backward": "kernel had died"}))
     return subs
 
 
-@pytest.fixture(scope="session")
-def submissions(tmp_path_factory):
-    """Write the ten submissions; return (folder, cases) with cases as built by build()."""
-    folder = tmp_path_factory.mktemp("submissions")
+def write_submissions(folder):
+    """Write the ten submissions into folder; return the cases as built by build()."""
     cases = build()
     for name, nb, _, _ in cases:
         (folder / name).write_text(json.dumps(nb, indent=1), encoding="utf-8")
-    return folder, cases
+    return cases
 
 
 def snapshot(folder):

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import PARTS, ROOT, TIMEOUT, snapshot
+from grading_cases import PARTS, ROOT, TIMEOUT, snapshot
 
 from dlteach.cli import main
 

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import ROOT, TIMEOUT, snapshot
+from grading_cases import ROOT, TIMEOUT, snapshot
 
 from dlteach.cli import main
 
