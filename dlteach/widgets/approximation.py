@@ -194,23 +194,25 @@ class FitView(_View):
         ax = self.axes[0]
         plot_fit("sin", 8, 100.0, ax=ax)
         self.f_line, self.F_line = ax.lines[:2]
+        self.F_line.set_label("F (hand-built)")
+        ax.legend(loc="lower right", fontsize=8)
         self.fill = ax.collections[0]
         self._finish()
 
     def _dynamic(self):
         ax = self.axes[0]
-        return [self.fill, self.f_line, self.F_line, ax.title, ax.get_legend()]
+        return [self.fill, self.f_line, self.F_line, ax.title]
 
     def update(self, target="sin", n=8, w=100.0, kind="sigmoid"):
         s = approximation.fit_summary(target, n, w=w, kind=kind)
         ax = self.axes[0]
         self.f_line.set_ydata(s["f"])
         self.F_line.set_ydata(s["F"])
-        self.F_line.set_label(f"F: {s['units']} {kind} units")
         self.fill.remove()
-        self.fill = ax.fill_between(s["x"], s["f"], s["F"], color=_COLORS["err"], alpha=0.2, label="|F - f|")
-        ax.set_title(f"{target}, N = {n}, w = {w:g}: sup error {s['sup_error']:.3g}, mean {s['mean_error']:.3g}")
-        ax.legend(loc="lower right", fontsize=8)
+        self.fill = ax.fill_between(s["x"], s["f"], s["F"], color=_COLORS["err"], alpha=0.2)
+        # Units go in the title: the legend stays in the blitted background and costs nothing per move.
+        ax.set_title(f"{target}, N = {n}, w = {w:g}: F has {s['units']} {kind} units; "
+                     f"sup error {s['sup_error']:.3g}, mean {s['mean_error']:.3g}", fontsize=10)
         return s
 
 
@@ -280,21 +282,22 @@ class DepthView(_View):
         plot_sawtooth(3, ax=self.axes[0])
         plot_units(3, ax=self.axes[1])
         self.deep, self.shallow = self.axes[0].lines[:2]
+        self.deep.set_label("deep (composed tents)")
+        self.shallow.set_label("shallow, same units")
+        self.axes[0].legend(loc="upper right", fontsize=8)
         self.marker = self.axes[1].lines[-1]
         self._finish()
 
     def _dynamic(self):
         ax = self.axes[0]
-        return [self.deep, self.shallow, self.marker, ax.title, ax.get_legend()]
+        return [self.deep, self.shallow, self.marker, ax.title]
 
     def update(self, k=3):
         d = approximation.depth_vs_width(k)
         self.deep.set_ydata(d["deep"])
         self.shallow.set_ydata(d["shallow"])
-        self.deep.set_label(f"deep: {d['deep_units']} units, {d['pieces']} pieces")
-        self.shallow.set_label(f"shallow, {d['deep_units']} units")
-        self.axes[0].legend(loc="upper right", fontsize=8)
-        self.axes[0].set_title(f"k = {k}: shallow sup error {d['shallow_sup_error']:.2f}")
+        self.axes[0].set_title(f"k = {k}: {d['pieces']} pieces, {d['deep_units']} units each; "
+                               f"shallow error {d['shallow_sup_error']:.2f}", fontsize=10)
         self.marker.set_xdata([k, k])
         return d
 
