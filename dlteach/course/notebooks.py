@@ -107,7 +107,19 @@ def canonicalize(nb, name, rules=()):
                 out.text = _sanitize(out.text, rules)
             elif "data" in out and isinstance(out.data.get("text/plain"), str):
                 out.data["text/plain"] = _sanitize(out.data["text/plain"], rules)
+    for model in nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {}).values():
+        model["state"] = _sanitize_leaves(model.get("state", {}), rules)   # e.g. a tqdm bar's rate
     return _renumber_widgets(nb, name)
+
+
+def _sanitize_leaves(value, rules):
+    if isinstance(value, str):
+        return _sanitize(value, rules)
+    if isinstance(value, dict):
+        return {k: _sanitize_leaves(v, rules) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sanitize_leaves(v, rules) for v in value]
+    return value
 
 
 def _renumber_widgets(nb, name):

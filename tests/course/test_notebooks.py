@@ -73,3 +73,13 @@ def test_widget_model_ids_are_renumbered_the_same_way_every_run():
     first = run("a" * 32, "b" * 32)
     assert first == run("c" * 32, "d" * 32)
     assert b"a" * 32 not in first and b"IPY_MODEL_" in first
+
+
+def test_progress_bar_rates_in_widget_state_are_sanitized():
+    bar = " 1500/1500 [00:07&lt;00:00, 410.95batch/s, loss=1.495e-05]"
+    nb = stored(new_code_cell("train()", execution_count=1, id="train"))
+    nb.metadata["widgets"] = {notebooks.WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": {
+        "e" * 32: {"model_name": "HTMLModel", "state": {"value": bar}}}}}
+    out = notebooks.canonicalize(nb, "lesson", notebooks.sanitize_rules(notebooks.course_root()))
+    (model,) = out.metadata["widgets"][notebooks.WIDGET_STATE]["state"].values()
+    assert model["state"]["value"] == " 1500/1500 [TIME, loss=1.495e-05]"
