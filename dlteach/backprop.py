@@ -73,7 +73,7 @@ def _gain(init, where):
 def _run(depth, activation, init, width, batch, classes, seed, where):
     """Forward and backward once; returns (activations (depth, N, width), grad_std, weight_grad_norm).
 
-    The default width 50 and batch 100 keep every product under OpenBLAS's threading threshold
+    The default width 32 and batch 64 keep every product under OpenBLAS's threading threshold
     (N * D * M < 2^18): a widget then runs its matrix products on one thread, since at this size
     handing work to a second thread costs more than it saves, many times more on a busy machine.
     """
@@ -105,7 +105,7 @@ def _run(depth, activation, init, width, batch, classes, seed, where):
     return outs, grad_std, weight_grad_norm
 
 
-def probe_network(depth, activation, *, init="glorot", width=50, batch=100, classes=10, seed=0):
+def probe_network(depth, activation, *, init="glorot", width=32, batch=64, classes=10, seed=0):
     """One forward and backward pass through `depth` hidden layers a_l = phi(a_{l-1} W_l + b_l),
     then a linear read-out and softmax cross-entropy with random labels; x ~ N(0, 1).
 
@@ -126,7 +126,7 @@ def probe_network(depth, activation, *, init="glorot", width=50, batch=100, clas
     }
 
 
-def gradient_norms_by_depth(depth, activation, *, init="glorot", width=50, batch=100, seed=0):
+def gradient_norms_by_depth(depth, activation, *, init="glorot", width=32, batch=64, seed=0):
     """||dL/dW_l||_F for each hidden layer l = 1..depth of a fresh network (see probe_network).
 
     Shapes: -> (depth,).
@@ -134,7 +134,7 @@ def gradient_norms_by_depth(depth, activation, *, init="glorot", width=50, batch
     return _run(depth, activation, init, width, batch, 10, seed, "gradient_norms_by_depth")[2]
 
 
-def vanishing_ratio(depths, activation, *, init="glorot", width=50, batch=100, seed=0):
+def vanishing_ratio(depths, activation, *, init="glorot", width=32, batch=64, seed=0):
     """||dL/dW_1|| / ||dL/dW_L|| for a network of each depth L: how much the first layer's gradient
     shrank (< 1) or grew (> 1) on its way down from the last hidden layer.
 
@@ -147,7 +147,7 @@ def vanishing_ratio(depths, activation, *, init="glorot", width=50, batch=100, s
     return np.array(out)
 
 
-def layer_spread(depth, activation, init, *, width=50, batch=100, seed=0):
+def layer_spread(depth, activation, init, *, width=32, batch=64, seed=0):
     """The spread of activations and gradients layer by layer for a given initial scale.
 
     Returns {"act_percentiles" (depth, 5), "act_std" (depth,), "grad_std" (depth,)};
