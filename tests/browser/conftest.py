@@ -2,8 +2,8 @@
 
 The server runs on 127.0.0.1 with a temporary HOME, Jupyter config, data, runtime, settings and
 workspaces folders, so nothing the learner or another engineer has configured leaks in, and
-nothing the tests do leaks out. It serves a temporary copy of the lessons: running a notebook in
-Lab marks it dirty, and the committed notebooks must never be rewritten by a test.
+nothing the tests do leaks out. It serves a temporary copy of the lessons, outputs stripped: running a
+notebook in Lab marks it dirty, and the committed notebooks must never be rewritten by a test.
 
 Without /usr/bin/chromium or the playwright package the tests skip, saying how to install them;
 under CI=true they fail instead, so a CI run can never pass by skipping.
@@ -101,6 +101,16 @@ def _skip_or_fail(reason):
     pytest.skip(message)
 
 
+def _clear_outputs(path):
+    """Strip stored outputs: Lab opens the notebook faster, and every output the tests then see
+    (and every "[n]:" prompt) comes from this run, not from the stored one."""
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    path.write_text(json.dumps(notebook, indent=1))
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -157,6 +167,8 @@ def lab_server():
     tmp = Path(tempfile.mkdtemp(prefix="dlteach-lab-"))
     root = tmp / "root"
     shutil.copytree(lesson_dir(), root / "lessons")
+    for notebook in (root / "lessons").glob("*.ipynb"):
+        _clear_outputs(notebook)
     home = tmp / "home"
     home.mkdir()
     _write_settings(tmp / "settings")

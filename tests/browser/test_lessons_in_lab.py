@@ -30,10 +30,12 @@ KERNEL_READY_JS = """() => {
                    && !/No Kernel/.test(name.textContent) && status.dataset.status === 'idle');
 }"""
 
-# Prompts of the code cells: "[*]:" queued or running, "[3]:" done, "[ ]:" never run.
+# Prompts of the non-empty code cells: "[*]:" queued or running, "[3]:" done, "[ ]:" never run
+# (Lab leaves an empty cell's prompt blank even when it "runs" it).
 PROMPTS_JS = """() => [...document.querySelectorAll(
-    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
-    .map(e => e.textContent.trim())"""
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')]
+    .filter(cell => (cell.querySelector('.jp-InputArea-editor') || cell).textContent.trim())
+    .map(cell => cell.querySelector('.jp-InputPrompt').textContent.trim())"""
 
 # Errors as the notebook model holds them (exact), from the app JupyterLab exposes to tests.
 MODEL_ERRORS_JS = """() => {
