@@ -1,6 +1,7 @@
 """The structure of a network, as pure functions: the numbers behind lessons 00 and 02 and their widgets.
 
-- activation_curves: phi and phi' on a range, with a central-difference check of phi'.
+- activation_curves, activation_tangent: phi and phi' on a range, with a central-difference check
+  of phi', and the tangent line at a point.
 - neuron, dense_forward: a = phi(x . w + b) and the layer stack h_{l+1} = phi(h_l) W_l + b_{l+1}.
 - softmax_report: probabilities, class = argmax, and both losses for one vector of logits.
 - objective: J(w) = sum over training pairs of L(y, nn(x, w)).
@@ -17,7 +18,7 @@ import numpy as np
 from dlteach import activations, data, functional, layers, losses, optim, train
 from dlteach._checks import float_array, positive
 
-__all__ = ["activation_curves", "neuron", "dense_forward", "softmax_report", "squared_loss",
+__all__ = ["activation_curves", "activation_tangent", "neuron", "dense_forward", "softmax_report", "squared_loss",
            "cross_entropy", "objective", "DATASETS", "HIDDEN_SIZES", "EPOCHS", "make_dataset",
            "two_layer_net", "train_classifier", "decision_surface", "precompute"]
 
@@ -45,6 +46,23 @@ def activation_curves(name, *, lo=-4.0, hi=4.0, n=401, h=1e-5):
     max_error = float(np.max(np.abs(df[ok] - numeric[ok]))) if ok.any() else 0.0
     return {"x": x, "f": f, "df": df, "numeric": numeric, "max_error": max_error,
             "f_range": (float(f.min()), float(f.max())), "max_slope": float(np.abs(df).max())}
+
+
+def activation_tangent(name, x0, *, lo=-5.0, hi=5.0, h=1e-5):
+    """The tangent to phi at x0: t(x) = phi(x0) + phi'(x0) (x - x0), on the two ends lo and hi.
+
+    Returns a dict: x0, f0 = phi(x0), df0 = phi'(x0), numeric (the central difference at x0;
+    NaN within h of a kink), x (2,) and tangent (2,), the segment the widget draws.
+    """
+    act = activations.get(name)
+    x0 = float(x0)
+    f0, df0 = float(act.f(np.array([x0]))[0]), float(act.df(np.array([x0]))[0])
+    if any(abs(x0 - k) <= h for k in act.kinks):
+        numeric = float("nan")                                     # no derivative at a kink
+    else:
+        numeric = float((act.f(np.array([x0 + h])) - act.f(np.array([x0 - h])))[0] / (2 * h))
+    x = np.array([lo, hi])
+    return {"x0": x0, "f0": f0, "df0": df0, "numeric": numeric, "x": x, "tangent": f0 + df0 * (x - x0)}
 
 
 def neuron(x, w, b, activation="sigmoid"):

@@ -1,7 +1,8 @@
 """Widgets and static fallback figures for lessons 00 (welcome tour) and 02 (structure of a network).
 
-Each explorer owns one figure and updates its artists in place (set_data, set_offsets); `show`
-is what a slider calls: it updates, renders the figure once to PNG and displays it.
+Each explorer owns one figure and updates its artists in place (set_data, set_offsets), then
+blits: axes, ticks and labels come from a cached background, only the moving artists are drawn.
+`show` is what a slider calls: it updates, renders to PNG and displays the picture.
 The numbers come from dlteach.structure (pure, tested); this module only draws them.
 
     explorer = BoundaryExplorer()
@@ -13,6 +14,9 @@ import io
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image, display
+import PIL.Image
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from dlteach import activations, structure
@@ -21,82 +25,131 @@ __all__ = ["ActivationExplorer", "SoftmaxExplorer", "BoundaryExplorer", "LiveLos
            "activation_grid", "softmax_grid", "boundary_grid", "tour_grid", "BENCH_CASES"]
 
 DPI = 80
-CLASS_CMAP = "RdBu"          # class 0 red, class 1 blue, p = 1/2 white: the boundary is the pale band
-CLASS_COLORS = ("#c0392b", "#2166ac")
+# The colours of dlteach.viz: class 0 blue (C0), class 1 orange (C1); p(class 1) = 1/2 is white.
+CLASS_COLORS = ("#1f77b4", "#ff7f0e")
+CLASS_CMAP = LinearSegmentedColormap.from_list("class_0_to_1", [CLASS_COLORS[0], "white", CLASS_COLORS[1]])
+PREDICTED_COLOR = "#2ca02c"
 
 
 def _png(fig):
-    """The figure as PNG bytes: the one render a slider move costs (a single draw, no tight bbox)."""
+    """A static figure as PNG bytes (for the fallback grids and tests)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
 
 
-def _display(fig):
-    display(Image(data=_png(fig), format="png"))
+LOSS_LIMITS = (1e-4, 2.0)   # fixed, so the loss axes stay in the cached background
 
 
-def _figure(figsize, ncols):
-    # A bare Figure (not pyplot's): it is never shown twice by the inline backend at cell end.
-    # Fixed margins, not layout="constrained": the layout solver would triple the cost of each redraw.
-    fig = Figure(figsize=figsize, dpi=DPI)
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.88, wspace=0.28)
-    return fig, fig.subplots(1, ncols)
+class _Blitted:
+    """A Figure whose static parts (axes, ticks, labels, legends) are drawn once per background key.
+
+    A slider move restores that background, draws only the animated artists on top and encodes the
+    PNG: the blitting of matplotlib's animations. Redrawing every tick label would cost several
+    times more. Subclasses set self.key to what changes the static parts (e.g. the axes' limits).
+    """
+
+    def __init__(self, figsize, ncols, **margins):
+        self.fig = Figure(figsize=figsize, dpi=DPI)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.fig.subplots_adjust(**{"left": 0.09, "right": 0.98, "bottom": 0.15, "top": 0.88, "wspace": 0.28,
+                                    **margins})
+        self.axes = list(np.atleast_1d(self.fig.subplots(1, ncols)))
+        for ax in self.axes:
+            ax.title.set_animated(True)
+        self.key = None
+        self._backgrounds = {}
+
+    @staticmethod
+    def animated(*artists):
+        for artist in artists:
+            artist.set_animated(True)
+        return artists[0] if len(artists) == 1 else artists
+
+    def render(self):
+        """PNG bytes of the figure as it is now."""
+        if self.key not in self._backgrounds:
+            self.canvas.draw()                                   # draws all but the animated artists
+            self._backgrounds[self.key] = self.canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            self.canvas.restore_region(self._backgrounds[self.key])
+        for ax in self.axes:
+            moving = [a for a in ax.get_children() if a.get_animated() and a.get_visible()]
+            for artist in sorted(moving, key=lambda a: a.get_zorder()):   # as a full draw would stack them
+                ax.draw_artist(artist)
+        rgb = PIL.Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba()).convert("RGB")
+        buf = io.BytesIO()
+        rgb.save(buf, format="png", compress_level=1)            # fast: this PNG only travels to the browser
+        return buf.getvalue()
+
+    def _show(self):
+        display(Image(data=self.render(), format="png"))
 
 
-class ActivationExplorer:
-    """phi and phi' of one activation on [-span, span], with the central difference as dots."""
+class ActivationExplorer(_Blitted):
+    """phi and phi' on [-5, 5], the tangent to phi at a point x0, and phi'(x0) with its central difference."""
+
+    SPAN = 5.0
 
     def __init__(self):
-        self.fig, (self.ax_f, self.ax_df) = _figure((8, 3.2), 2)
-        (self.line_f,) = self.ax_f.plot([], [], lw=2, color="C0")
-        (self.line_df,) = self.ax_df.plot([], [], lw=2, color="C1", label="phi'(x) formula")
-        (self.dots,) = self.ax_df.plot([], [], "k.", ms=4, label="central difference")
+        super().__init__((8, 3.2), 2)
+        self.ax_f, self.ax_df = self.axes
+        (self.line_f,) = self.ax_f.plot([], [], lw=2, color="C0", label="phi(x)")
+        (self.line_df,) = self.ax_df.plot([], [], lw=2, color="C1", label="phi'(x)")
+        self.tangent = self.animated(*self.ax_f.plot([], [], lw=1.5, ls="--", color="k", label="tangent at x0"))
+        self.point_f = self.animated(*self.ax_f.plot([], [], "o", color="k", ms=6))
+        self.point_df = self.animated(*self.ax_df.plot([], [], "o", color="k", ms=6, label="phi'(x0)"))
         for ax, label in ((self.ax_f, "phi(x)"), (self.ax_df, "phi'(x)")):
             ax.axhline(0, color="0.6", lw=0.8)
             ax.axvline(0, color="0.6", lw=0.8)
+            ax.set_xlim(-self.SPAN, self.SPAN)
             ax.set_xlabel("x")
             ax.set_ylabel(label)
             ax.grid(alpha=0.3)
-        self.ax_df.legend(loc="upper left", fontsize=8)
+            ax.legend(loc="upper left", fontsize=8)
+        self.ax_df.set_ylim(-0.1, 1.15)                           # every phi' here lies in [0, 1]
 
-    def update(self, name="relu", span=4.0):
-        """Redraw for activation name on [-span, span]; returns the figure."""
+    def update(self, name="relu", x0=1.0):
+        """Move to activation name and point x0; returns self (render() gives the picture)."""
         act = activations.get(name)
-        c = structure.activation_curves(name, lo=-span, hi=span, n=401)
-        self.line_f.set_data(c["x"], c["f"])
-        self.line_df.set_data(c["x"], c["df"])
-        self.dots.set_data(c["x"][::16], c["numeric"][::16])
-        for ax, y in ((self.ax_f, c["f"]), (self.ax_df, c["df"])):
-            pad = 0.1 * max(float(np.ptp(y)), 0.5)
-            ax.set_xlim(-span, span)
-            ax.set_ylim(float(y.min()) - pad, float(y.max()) + pad)
+        if self.key != name:                                      # the curves belong to the background
+            c = structure.activation_curves(name, lo=-self.SPAN, hi=self.SPAN)
+            self.line_f.set_data(c["x"], c["f"])
+            self.line_df.set_data(c["x"], c["df"])
+            lo, hi = c["f_range"]
+            pad = 0.15 * max(hi - lo, 1.0)
+            self.ax_f.set_ylim(lo - pad, hi + pad)
+            self.key = name
+        t = structure.activation_tangent(name, x0, lo=-self.SPAN, hi=self.SPAN)
+        self.tangent.set_data(t["x"], t["tangent"])
+        self.point_f.set_data([t["x0"]], [t["f0"]])
+        self.point_df.set_data([t["x0"]], [t["df0"]])
+        numeric = "undefined (kink)" if np.isnan(t["numeric"]) else f"{t['numeric']:.3f}"
         self.ax_f.set_title(f"{name}: phi(x) = {act.text}", fontsize=10)
-        self.ax_df.set_title(f"phi'(x) = {act.dtext};  max |phi'| = {c['max_slope']:.3g}", fontsize=10)
-        return self.fig
+        self.ax_df.set_title(f"phi'({x0:.2f}) = {t['df0']:.3f};  central difference {numeric}", fontsize=10)
+        return self
 
-    def show(self, name="relu", span=4.0):
-        _display(self.update(name, span))
+    def show(self, name="relu", x0=1.0):
+        self.update(name, x0)._show()
 
 
-class SoftmaxExplorer:
+class SoftmaxExplorer(_Blitted):
     """Three logits h -> probabilities a = softmax(h), the predicted class, and both losses for true class y."""
 
     def __init__(self):
-        self.fig, (self.ax_h, self.ax_a) = _figure((8, 3.2), 2)
+        super().__init__((8, 3.2), 2, top=0.83)
+        self.ax_h, self.ax_a = self.axes
         idx = np.arange(3)
         self.bars_h = self.ax_h.bar(idx, np.zeros(3), color="0.55")
-        self.bars_a = self.ax_a.bar(idx, np.zeros(3), color="C0", label="a = softmax(h)")
-        self.marks_y = self.ax_a.scatter(idx, np.zeros(3), marker="_", s=900, color="k", zorder=3,
-                                         label="one-hot y")
+        self.bars_a = self.ax_a.bar(idx, np.zeros(3), color="0.7")
+        self.marks_y = self.ax_a.scatter(idx, np.zeros(3), marker="_", s=900, color="k", zorder=3)   # one-hot y
+        self.animated(*self.bars_h, *self.bars_a, self.marks_y)
         self.ax_h.set_ylim(-5.5, 5.5)
         self.ax_h.axhline(0, color="0.3", lw=0.8)
-        self.ax_h.set_title("logits h")
-        self.ax_h.set_ylabel("h_j")
+        self.ax_h.set_ylabel("logit h_j")
         self.ax_a.set_ylim(0, 1.15)
-        self.ax_a.set_ylabel("probability")
-        self.ax_a.legend(loc="upper right", fontsize=8)
-        for ax in (self.ax_h, self.ax_a):
+        self.ax_a.set_ylabel("a_j (bars), y_j (dashes)")
+        for ax in self.axes:
             ax.set_xticks(idx, ["class 0", "class 1", "class 2"])
 
     def update(self, h0=2.0, h1=1.0, h2=0.1, target=0):
@@ -104,15 +157,16 @@ class SoftmaxExplorer:
         for j, (bh, ba) in enumerate(zip(self.bars_h, self.bars_a)):
             bh.set_height((h0, h1, h2)[j])
             ba.set_height(r["probs"][j])
-            ba.set_color(CLASS_COLORS[1] if j == r["predicted"] else "0.7")
+            ba.set_color(PREDICTED_COLOR if j == r["predicted"] else "0.7")
         self.marks_y.set_offsets(np.column_stack([np.arange(3), r["one_hot"]]))
+        self.ax_h.set_title(f"logits h; true class y = {int(target)}", fontsize=10)
         verdict = "right" if r["correct"] else "wrong"
-        self.ax_a.set_title(f"argmax = class {r['predicted']} ({verdict}); "
-                            f"CE = {r['cross_entropy']:.3f}, squared = {r['squared']:.3f}", fontsize=10)
-        return self.fig
+        self.ax_a.set_title(f"argmax = class {r['predicted']} ({verdict})\n"
+                            f"cross-entropy {r['cross_entropy']:.3f}, squared loss {r['squared']:.3f}", fontsize=10)
+        return self
 
     def show(self, h0=2.0, h1=1.0, h2=0.1, target=0):
-        _display(self.update(h0, h1, h2, target))
+        self.update(h0, h1, h2, target)._show()
 
 
 LEVELS = np.linspace(0, 1, 11)     # banded, not smooth: flat colours keep the stored PNGs small
@@ -137,7 +191,7 @@ def _draw_surface(ax, s, *, title=True):
         ax.set_title(f"{s['params']['0.b'].size} hidden: acc {s['accuracy']:.0%}", fontsize=9)
 
 
-class BoundaryExplorer:
+class BoundaryExplorer(_Blitted):
     """Decision boundary of a trained two-layer ReLU net vs data set, hidden size and (optionally) epoch.
 
     All nets train when the explorer is made (structure.precompute), so moving a slider only looks up
@@ -147,20 +201,21 @@ class BoundaryExplorer:
     def __init__(self, *, names=structure.DATASETS, hiddens=structure.HIDDEN_SIZES, with_history=False):
         structure.precompute(names, hiddens)
         self.with_history = with_history
-        ncols = 2 if with_history else 1
-        self.fig, axes = _figure((8, 3.6) if with_history else (4.4, 3.8), ncols)
-        self.ax = axes[0] if with_history else axes
-        s = structure.decision_surface(names[0], hiddens[-1])
-        self.points = self.ax.scatter(s["X"][:, 0], s["X"][:, 1], s=10, edgecolors="none", zorder=3,
-                                      antialiased=False)
+        super().__init__((8, 3.6) if with_history else (4.6, 3.9), 2 if with_history else 1,
+                         **({} if with_history else {"left": 0.13, "bottom": 0.13}))
+        self.ax = self.axes[0]
+        # The points move with the data set and sit above the bands, so they are drawn on every move.
+        self.points = self.animated(self.ax.scatter([], [], s=10, edgecolors="none", zorder=3, antialiased=False))
         self.contours = ()
         self.ax.set_xlabel("x1")
         self.ax.set_ylabel("x2")
         if with_history:
-            self.ax_loss = axes[1]
-            (self.curve,) = self.ax_loss.plot([], [], color="C0", label="training loss")
-            (self.marker,) = self.ax_loss.plot([], [], "o", color="C3", label="this epoch")
+            self.ax_loss = self.axes[1]
+            self.curve = self.animated(*self.ax_loss.plot([], [], color="C0", label="training loss"))
+            self.marker = self.animated(*self.ax_loss.plot([], [], "o", color="C3", label="this epoch"))
             self.ax_loss.set_yscale("log")
+            self.ax_loss.set_xlim(0, structure.EPOCHS + 1)
+            self.ax_loss.set_ylim(*LOSS_LIMITS)
             self.ax_loss.set_xlabel("epoch")
             self.ax_loss.set_ylabel("cross-entropy")
             self.ax_loss.grid(alpha=0.3)
@@ -168,71 +223,68 @@ class BoundaryExplorer:
 
     def update(self, name="spirals", hidden=32, epoch=None):
         s = structure.decision_surface(name, hidden, epoch=epoch)
-        extent = (s["xx"][0, 0], s["xx"][0, -1], s["yy"][0, 0], s["yy"][-1, 0])
-        self.points.set_offsets(s["X"])
-        self.points.set_facecolors(np.asarray(CLASS_COLORS)[s["y"]])
+        if self.key != name:                                      # the limits belong to the background
+            self.points.set_offsets(s["X"])
+            self.points.set_facecolors(np.asarray(CLASS_COLORS)[s["y"]])
+            self.ax.set_xlim(s["xx"][0, 0], s["xx"][0, -1])
+            self.ax.set_ylim(s["yy"][0, 0], s["yy"][-1, 0])
+            self.key = name
         for c in self.contours:
             c.remove()                 # contour sets cannot be moved in place: swap them, keep the rest
-        self.contours = _contours(self.ax, s)
-        self.ax.set_xlim(extent[:2])
-        self.ax.set_ylim(extent[2:])
+        self.contours = self.animated(*_contours(self.ax, s))
         self.ax.set_title(f"{name}, {hidden} hidden units, epoch {s['epoch']}: "
                           f"accuracy {s['accuracy']:.0%}", fontsize=10)
         if self.with_history:
             loss = np.asarray(s["history"]["loss"])
-            epochs = np.arange(1, len(loss) + 1)
-            self.curve.set_data(epochs, loss)
+            self.curve.set_data(np.arange(1, len(loss) + 1), loss)
             e = max(s["epoch"], 1)
             self.marker.set_data([e], [loss[e - 1]])
-            self.ax_loss.set_xlim(0, len(loss) + 1)
-            self.ax_loss.set_ylim(max(loss.min() * 0.5, 1e-4), loss.max() * 2)
-        return self.fig
+            self.ax_loss.set_title(f"training loss at epoch {e}: {loss[e - 1]:.3g}", fontsize=10)
+        return self
 
     def show(self, name="spirals", hidden=32):
         """For interact: the trained net (interact would turn an epoch=None argument into a widget)."""
-        _display(self.update(name, hidden))
+        self.update(name, hidden)._show()
 
     def show_epoch(self, name="moons", hidden=8, epoch=structure.EPOCHS):
         """For interact with an epoch slider: the net after that many epochs of training."""
-        _display(self.update(name, hidden, epoch))
+        self.update(name, hidden, epoch)._show()
 
 
-class LiveLossPlot:
-    """A callback for train.fit that redraws the loss curve after every epoch, in place.
+class LiveLossPlot(_Blitted):
+    """A callback for train.fit that redraws the loss curves after every `every` epochs, in place.
 
-    plot = LiveLossPlot(epochs); fit(..., callback=plot). The figure is displayed once and then
+    plot = LiveLossPlot(epochs); fit(..., callback=plot). The picture is displayed once and then
     replaced through its display handle, so the cell keeps one up-to-date picture.
     """
 
     def __init__(self, epochs, *, every=1, display_now=True):
-        self.epochs = int(epochs)
-        self.every = int(every)
-        self.fig, self.ax = _figure((6, 3.2), 1)
-        (self.train_line,) = self.ax.plot([], [], color="C0", label="training loss")
-        (self.val_line,) = self.ax.plot([], [], color="C1", ls="--", label="validation loss")
+        super().__init__((6, 3.2), 1, left=0.13)                 # room for the log axis' labels
+        self.epochs, self.every = int(epochs), int(every)
+        self.ax = self.axes[0]
+        self.train_line = self.animated(*self.ax.plot([], [], color="C0", label="training loss"))
+        self.val_line = self.animated(*self.ax.plot([], [], color="C1", ls="--", label="validation loss"))
         self.ax.set_xlim(0, self.epochs + 1)
         self.ax.set_yscale("log")
+        self.ax.set_ylim(*LOSS_LIMITS)
         self.ax.set_xlabel("epoch")
         self.ax.set_ylabel("cross-entropy")
         self.ax.set_title("loss, live")
         self.ax.grid(alpha=0.3)
         self.ax.legend(loc="upper right", fontsize=8)
-        self.handle = display(Image(data=_png(self.fig), format="png"), display_id=True) if display_now else None
+        self.handle = display(Image(data=self.render(), format="png"), display_id=True) if display_now else None
 
     def update(self, history):
-        """Move the curves to the history so far; returns the figure."""
+        """Move the curves to the history so far; returns self."""
         loss, val = np.asarray(history["loss"]), np.asarray(history.get("val_loss") or [])
         self.train_line.set_data(np.arange(1, len(loss) + 1), loss)
         self.val_line.set_data(np.arange(1, len(val) + 1), val)
-        both = np.concatenate([loss, val])
-        if both.size:
-            self.ax.set_ylim(max(both.min() * 0.5, 1e-4), both.max() * 2)
-            self.ax.set_title(f"loss, live: epoch {len(loss)} of {self.epochs}")
-        return self.fig
+        self.ax.set_title(f"loss, live: epoch {len(loss)} of {self.epochs}")
+        return self
 
     def __call__(self, epoch, history):
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
-            png = _png(self.update(history))
+            png = self.update(history).render()
             if self.handle is not None:
                 self.handle.update(Image(data=png, format="png"))
         return False          # never stop training early
@@ -259,7 +311,7 @@ def softmax_grid(settings=((2.0, 1.0, 0.1, 0), (2.0, 1.0, 0.1, 2), (5.0, 0.0, -5
     fig, axes = plt.subplots(1, len(settings), figsize=(10, 2.6), dpi=DPI, layout="constrained", sharey=True)
     for ax, (h0, h1, h2, target) in zip(axes, settings):
         r = structure.softmax_report(np.array([h0, h1, h2]), target)
-        colors = [CLASS_COLORS[1] if j == r["predicted"] else "0.7" for j in range(3)]
+        colors = [PREDICTED_COLOR if j == r["predicted"] else "0.7" for j in range(3)]
         ax.bar(range(3), r["probs"], color=colors)
         ax.scatter(range(3), r["one_hot"], marker="_", s=500, color="k", zorder=3)
         ax.set_xticks(range(3), ["0", "1", "2"])
@@ -292,13 +344,13 @@ def tour_grid(name="moons", hidden=8, epochs=(0, 5, 20, structure.EPOCHS)):
 
 
 def _rendered(make):
-    """A bench callable: the explorer's update plus the PNG render, i.e. what one slider move costs."""
+    """A bench callable: the explorer's update plus its render, i.e. what one slider move costs."""
     explorers = {}
 
     def call(**kwargs):
         if "explorer" not in explorers:
             explorers["explorer"] = make()     # built (and nets trained) once, as in the lesson
-        return len(_png(explorers["explorer"].update(**kwargs)))
+        return len(explorers["explorer"].update(**kwargs).render())
     return call
 
 
@@ -307,9 +359,10 @@ class _LiveLossUpdate:
 
     def __init__(self, epochs=100):
         self.epochs = epochs
+        self.plot = None
 
     def update(self, length):
-        if not hasattr(self, "plot"):
+        if self.plot is None:
             self.plot = LiveLossPlot(self.epochs, display_now=False)
         loss = list(np.geomspace(0.7, 0.01, self.epochs)[:length])
         return self.plot.update({"loss": loss, "val_loss": loss[::-1]})
@@ -317,7 +370,7 @@ class _LiveLossUpdate:
 
 BENCH_CASES = [
     ("structure.activation", _rendered(ActivationExplorer),
-     [{"name": n, "span": s} for n in activations.NAMES for s in (1.0, 4.0, 10.0)]),
+     [{"name": n, "x0": x0} for n in activations.NAMES for x0 in (-4.0, -0.5, 0.0, 1.5, 4.0)]),
     ("structure.softmax", _rendered(SoftmaxExplorer),
      [{"h0": h0, "h1": h1, "h2": -1.0, "target": t} for h0 in (-5.0, 0.0, 5.0) for h1 in (-5.0, 5.0)
       for t in (0, 2)]),

@@ -261,19 +261,37 @@ def ws():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_activation_explorer_draws_the_curves_it_is_given(ws, name):
+def test_activation_explorer_draws_the_curves_and_tangent_it_is_given(ws, name):
     e = ws.ActivationExplorer()
-    e.update(name, 3.0)
-    c = structure.activation_curves(name, lo=-3.0, hi=3.0)
-    np.testing.assert_array_equal(e.line_f.get_ydata(), c["f"])
-    np.testing.assert_array_equal(e.line_df.get_ydata(), c["df"])
-    assert e.ax_f.get_xlim() == (-3.0, 3.0) and name in e.ax_f.get_title()
+    for x0 in (-2.0, 0.0, 1.5):
+        assert len(e.update(name, x0).render()) > 1000
+        c = structure.activation_curves(name, lo=-5.0, hi=5.0)
+        t = structure.activation_tangent(name, x0)
+        np.testing.assert_array_equal(e.line_f.get_ydata(), c["f"])
+        np.testing.assert_array_equal(e.line_df.get_ydata(), c["df"])
+        np.testing.assert_array_equal(e.tangent.get_ydata(), t["tangent"])
+        assert e.point_df.get_ydata()[0] == t["df0"] and name in e.ax_f.get_title()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("x0", (-4.0, -1.0, -1e-9, 0.0, 0.7, 4.0))
+def test_activation_tangent_over_the_widget_slider_grid(name, x0):
+    act, t = activations.get(name), structure.activation_tangent(name, x0)
+    assert t["f0"] == act.f(np.array([x0]))[0] and t["df0"] == act.df(np.array([x0]))[0]
+    # The tangent passes through (x0, phi(x0)) with slope phi'(x0).
+    slope = (t["tangent"][1] - t["tangent"][0]) / (t["x"][1] - t["x"][0])
+    assert slope == pytest.approx(t["df0"], abs=1e-12)
+    assert t["tangent"][0] + t["df0"] * (x0 - t["x"][0]) == pytest.approx(t["f0"], abs=1e-12)
+    if x0 in act.kinks:
+        assert np.isnan(t["numeric"])
+    elif all(abs(x0 - k) > 1e-3 for k in act.kinks):
+        assert t["numeric"] == pytest.approx(t["df0"], abs=1e-8)
 
 
 def test_softmax_explorer_bars_are_the_probabilities(ws):
     e = ws.SoftmaxExplorer()
     for h0, h1, target in ((2.0, 1.0, 0), (-3.0, 4.0, 2)):
-        e.update(h0, h1, 0.5, target)
+        assert len(e.update(h0, h1, 0.5, target).render()) > 1000
         r = structure.softmax_report(np.array([h0, h1, 0.5]), target)
         np.testing.assert_allclose([b.get_height() for b in e.bars_a], r["probs"])
         np.testing.assert_array_equal(e.marks_y.get_offsets()[:, 1], r["one_hot"])
@@ -283,8 +301,8 @@ def test_softmax_explorer_bars_are_the_probabilities(ws):
 def test_boundary_explorer_swaps_surfaces_in_place(ws):
     e = ws.BoundaryExplorer(names=("moons", "xor"), hiddens=(2, 8), with_history=True)
     points, line = e.points, e.curve
-    for name, hidden, epoch in (("moons", 2, None), ("xor", 8, 10)):
-        e.update(name, hidden, epoch)
+    for name, hidden, epoch in (("moons", 2, None), ("xor", 8, 10), ("moons", 8, 0)):
+        assert len(e.update(name, hidden, epoch).render()) > 1000
         s = structure.decision_surface(name, hidden, epoch=epoch)
         assert e.points is points and e.curve is line                     # the same artists, new data
         np.testing.assert_array_equal(e.points.get_offsets(), s["X"])
@@ -295,6 +313,7 @@ def test_boundary_explorer_swaps_surfaces_in_place(ws):
 
 def test_live_loss_plot_follows_the_history(ws):
     plot = ws.LiveLossPlot(20, display_now=False)
+    assert len(plot.render()) > 1000                                      # draws before the first epoch too
     stop = plot(4, {"loss": [1.0, 0.5, 0.4, 0.3, 0.2], "val_loss": []})
     assert stop is False
     np.testing.assert_array_equal(plot.train_line.get_ydata(), [1.0, 0.5, 0.4, 0.3, 0.2])
