@@ -15,7 +15,7 @@ import nbformat
 from dlteach.cli import course_root
 
 __all__ = ["course_root", "course_notebooks", "read", "to_bytes", "write_if_changed", "sanitize_rules",
-           "canonicalize", "graded", "problems", "MAX_IMAGE_BYTES", "SANITIZE_FILE"]
+           "canonicalize", "graded", "problems", "stale_outputs", "MAX_IMAGE_BYTES", "SANITIZE_FILE"]
 
 NOTEBOOK_FOLDERS = ("lessons", "solutions")
 SANITIZE_FILE = Path("tests") / "nbval_sanitize.cfg"
@@ -186,3 +186,71 @@ def _image_bytes(mime, data):
     if mime == "image/svg+xml":
         return len(text.encode("utf-8"))
     return len(base64.b64decode(text))
+
+
+PNG_B64_START = "iVBORw0KGgo"        # base64 of the PNG signature
+MAX_DIFFERING_PIXELS = 0.02          # a figure may move this share of its pixels, and no more
+
+
+def stale_outputs(stored, fresh):
+    """What differs between a stored notebook's bytes and a fresh execution's, as a list of messages.
+
+    Text, structure and widget state must match exactly. PNG images (outputs and widget buffers) must
+    have the same size and differ in at most MAX_DIFFERING_PIXELS of their pixels: the last bits of
+    np.tanh or of a BLAS sum differ between CPUs and move an antialiased edge here and there, while a
+    plot that really changed moves far more. On one machine `dlteach execute` is byte-for-byte
+    reproducible (tests/course/test_execute.py checks that).
+    """
+    images = ([], [])
+    masked = [_mask_pngs(json.loads(data), found) for data, found in zip((stored, fresh), images)]
+    if masked[0] != masked[1]:
+        return [_first_difference(*masked)]
+    found = []
+    for index, (a, b) in enumerate(zip(*images)):
+        if a != b:
+            problem = _pixel_difference(a, b)
+            if problem:
+                found.append(f"image {index}: {problem}")
+    return found
+
+
+def _mask_pngs(value, found):
+    if isinstance(value, str) and value.startswith(PNG_B64_START):
+        found.append(value)
+        return "<png>"
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value) \
+            and value[0].startswith(PNG_B64_START):
+        found.append("".join(value))
+        return "<png>"
+    if isinstance(value, dict):
+        return {k: _mask_pngs(v, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_pngs(v, found) for v in value]
+    return value
+
+
+def _first_difference(a, b, where="notebook"):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{where}[{key!r}]")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _first_difference(x, y, f"{where}[{i}]")
+    return f"{where}: stored {str(a)[:200]!r}, fresh run gives {str(b)[:200]!r}"
+
+
+def _pixel_difference(a, b):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pa, pb = (np.asarray(Image.open(io.BytesIO(base64.b64decode(x))).convert("RGB")) for x in (a, b))
+    if pa.shape != pb.shape:
+        return f"size {pa.shape[1]}x{pa.shape[0]} stored, {pb.shape[1]}x{pb.shape[0]} fresh"
+    share = float(np.any(np.abs(pa.astype(int) - pb.astype(int)) > 16, axis=-1).mean())
+    if share > MAX_DIFFERING_PIXELS:
+        return f"{share:.1%} of the pixels differ (at most {MAX_DIFFERING_PIXELS:.0%} allowed)"
+    return None

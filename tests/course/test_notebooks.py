@@ -1,8 +1,11 @@
 """Stored-notebook checks and the canonical form `dlteach execute` writes (no kernel started here)."""
 
 import base64
+import io
 
+import numpy as np
 import pytest
+from PIL import Image
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from dlteach.course import notebooks
@@ -75,11 +78,48 @@ def test_widget_model_ids_are_renumbered_the_same_way_every_run():
     assert b"a" * 32 not in first and b"IPY_MODEL_" in first
 
 
-def test_progress_bar_rates_in_widget_state_are_sanitized():
-    bar = " 1500/1500 [00:07&lt;00:00, 410.95batch/s, loss=1.495e-05]"
+@pytest.mark.parametrize("space", [" ", "\u2007"], ids=["space", "figure-space"])
+def test_progress_bar_rates_in_widget_state_are_sanitized(space):
+    # tqdm's notebook bar separates its fields with U+2007 (figure space), its text bar with spaces.
+    bar = f"{space}1500/1500{space}[00:07&lt;00:00,{space}410.95batch/s,{space}loss=1.495e-05]"
     nb = stored(new_code_cell("train()", execution_count=1, id="train"))
     nb.metadata["widgets"] = {notebooks.WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": {
         "e" * 32: {"model_name": "HTMLModel", "state": {"value": bar}}}}}
     out = notebooks.canonicalize(nb, "lesson", notebooks.sanitize_rules(notebooks.course_root()))
     (model,) = out.metadata["widgets"][notebooks.WIDGET_STATE]["state"].values()
-    assert model["state"]["value"] == " 1500/1500 [TIME, loss=1.495e-05]"
+    assert model["state"]["value"] == f"{space}1500/1500{space}[TIME,{space}loss=1.495e-05]"
+
+
+def _png(pixels):
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(pixels, dtype=np.uint8)).save(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _with_image(png, text="accuracy 97.2%"):
+    nb = stored(new_code_cell("plot()", execution_count=1, id="plot", outputs=[
+        new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        new_output("stream", text=text)]))
+    return notebooks.to_bytes(nb)
+
+
+def test_stale_outputs_tolerate_a_few_moved_pixels_but_not_a_changed_plot():
+    image = np.full((40, 50, 3), 255)
+    image[10:30, 20] = 0                                        # a vertical line
+    stored_nb = _with_image(_png(image))
+    assert notebooks.stale_outputs(stored_nb, stored_nb) == []
+    nudged = image.copy()
+    nudged[10, 21] = 120                                        # antialiasing of one pixel moved
+    assert notebooks.stale_outputs(stored_nb, _with_image(_png(nudged))) == []
+    moved = np.full((40, 50, 3), 255)
+    moved[10:30, 35:40] = 0                                     # the plot changed
+    (problem,) = notebooks.stale_outputs(stored_nb, _with_image(_png(moved)))
+    assert "of the pixels differ" in problem
+    (problem,) = notebooks.stale_outputs(stored_nb, _with_image(_png(image[:, :45])))
+    assert "size 50x40 stored, 45x40 fresh" in problem
+
+
+def test_stale_outputs_compare_text_exactly():
+    png = _png(np.full((4, 4, 3), 255))
+    (problem,) = notebooks.stale_outputs(_with_image(png), _with_image(png, "accuracy 97.3%"))
+    assert "accuracy 97.2%" in problem and "accuracy 97.3%" in problem

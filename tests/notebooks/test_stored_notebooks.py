@@ -22,11 +22,12 @@ def test_stored_notebook_is_executed_in_order_without_errors_or_huge_images(path
 
 
 @pytest.mark.parametrize("path", STORED, ids=IDS)
-def test_execute_reproduces_the_committed_bytes(path):
-    # The committed file is the output of `dlteach execute`; executing again must give it back byte
-    # for byte: this is both "running it twice changes no byte" and "outputs are up to date".
+def test_execute_reproduces_the_committed_outputs(path):
+    # The committed file is the output of `dlteach execute`: executing again must give it back, text
+    # and widget state exactly, figures up to the few pixels another CPU's last bits move
+    # (notebooks.stale_outputs). Byte-for-byte reproducibility on one machine: tests/course/test_execute.py.
     fresh = execute_notebook(path, root=ROOT, write=False)
-    assert fresh == path.read_bytes(), (
+    assert notebooks.stale_outputs(path.read_bytes(), fresh) == [], (
         f"{path.relative_to(ROOT)}: `dlteach execute` changes this notebook; run `make execute` and commit, "
         "and if it changes on every run, find the output that is not deterministic")
 
