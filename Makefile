@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: lab test setup bench execute release clean
+.PHONY: lab test setup bench execute release slides site voila clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,18 @@ execute: setup
 
 release: setup
 	$(VENV)/bin/dlteach release
+
+# Presenting, no kernel and no network needed to show them: offline reveal.js decks, a static site,
+# and one lesson served live with Voila (`make voila LESSON=05`).
+slides: setup
+	$(VENV)/bin/dlteach slides
+
+site: setup
+	$(VENV)/bin/dlteach site
+
+LESSON ?= 00
+voila: setup
+	$(VENV)/bin/dlteach voila $(LESSON)
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache .hypothesis

@@ -1,6 +1,7 @@
-"""The instructor subcommands of `dlteach`: execute, release, grade."""
+"""The instructor and presenter subcommands of `dlteach`: execute, release, grade, slides, site."""
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,6 +39,97 @@ def register(sub):
                     help="also write the grades as JSON to FILE; '-' writes them to standard output instead of the tables")
     gr.add_argument("--course", default=None, help="course folder holding exercises/ and solutions/ (default: found from here)")
     gr.set_defaults(func=cmd_grade)
+
+    sl = sub.add_parser("slides", help="build offline reveal.js decks of lessons into _build/slides/")
+    sl.add_argument("notebooks", nargs="*", metavar="LESSON",
+                    help="lessons or other notebooks, e.g. lessons/03_backpropagation.ipynb or 03 (default: every lesson)")
+    sl.add_argument("--out", default=None, help="output folder (default: _build/slides in the course folder)")
+    sl.set_defaults(func=cmd_slides)
+
+    si = sub.add_parser("site", help="render the lessons, exercises and decks as an offline static site in _build/site/")
+    si.add_argument("--out", default=None, help="output folder (default: _build/site in the course folder)")
+    si.set_defaults(func=cmd_site)
+
+    vo = sub.add_parser("voila", help="serve one lesson with Voila on 127.0.0.1: live widgets, no code shown")
+    vo.add_argument("lesson", metavar="LESSON", help="a lesson's path, name or number, e.g. 05")
+    vo.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
+    vo.set_defaults(func=cmd_voila)
+
+
+def resolve_lessons(names, root):
+    """Paths for LESSON arguments: a notebook path, a lesson's name (03_backpropagation) or its number (03)."""
+    from dlteach.course import notebooks
+    lessons = notebooks.course_notebooks(root, ("lessons",))
+    paths = []
+    for name in names:
+        path = Path(name)
+        if path.suffix == ".ipynb":
+            if not path.exists():
+                raise ValueError(f"argument LESSON {name} does not exist")
+            paths.append(path)
+            continue
+        found = [p for p in lessons if p.stem == name or p.stem.split("_", 1)[0] == name]
+        if len(found) != 1:
+            raise ValueError(f"argument LESSON {name!r} matches {len(found)} lessons; expected a notebook path, "
+                             f"a lesson name or number, one of {', '.join(p.stem for p in lessons)}")
+        paths += found
+    return paths or lessons
+
+
+def cmd_slides(args):
+    skip_slow_imports()
+    from dlteach.course import notebooks, present
+    from dlteach.course.assets import AssetError
+    root = notebooks.course_root()
+    try:
+        paths = resolve_lessons(args.notebooks, root)
+        decks = present.build_slides(paths, Path(args.out) if args.out else root / "_build" / "slides")
+    except (ValueError, AssetError) as exc:
+        print(f"dlteach slides: {exc}", file=sys.stderr)
+        return 1
+    for deck in decks:
+        print(f"{deck}")
+    return 0
+
+
+def cmd_site(args):
+    skip_slow_imports()
+    from dlteach.course import notebooks, present
+    from dlteach.course.assets import AssetError
+    root = notebooks.course_root()
+    out = Path(args.out) if args.out else root / "_build" / "site"
+    try:
+        pages = present.build_site(root, out)
+    except (ValueError, AssetError) as exc:
+        print(f"dlteach site: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(pages)} pages; open {pages[0]}")
+    return 0
+
+
+def cmd_voila(args):
+    import os
+    import tempfile
+
+    from dlteach.course import notebooks, present
+    root = notebooks.course_root()
+    try:
+        (lesson,) = resolve_lessons([args.lesson], root)
+    except ValueError as exc:
+        print(f"dlteach voila: {exc}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="dlteach-voila-") as folder:
+        try:
+            argv, env = present.voila_command(lesson, port=args.port, template_root=folder)
+        except (ImportError, ValueError) as exc:
+            print(f"dlteach voila: {exc}; install it with `pip install voila`", file=sys.stderr)
+            return 1
+        print(f"dlteach voila: serving {lesson.relative_to(root)} at http://127.0.0.1:{args.port}/ (Ctrl-C stops it)",
+              flush=True)
+        try:
+            return subprocess.call(argv, env={**os.environ, **env}, cwd=lesson.parent)
+        except KeyboardInterrupt:
+            return 0
 
 
 def cmd_execute(args):

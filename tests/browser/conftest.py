@@ -125,25 +125,44 @@ def _write_settings(settings_dir):
         path.write_text(json.dumps(values, indent=2))
 
 
-def _wait_until_answering(url, process, log_path):
+def _wait_until_answering(url, process, log_path, *, any_status=False):
+    """Wait until url/api/status answers 200 (or, with any_status, until url answers at all)."""
+    probe = url if any_status else f"{url}api/status"
+    name = Path(process.args[2] if len(process.args) > 2 else process.args[0]).name
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"JupyterLab exited with code {process.returncode} before answering; "
+                f"{name} exited with code {process.returncode} before answering; "
                 f"its log:\n{log_path.read_text()[-3000:]}"
             )
         try:
-            with urllib.request.urlopen(f"{url}api/status", timeout=2) as response:
-                if response.status == 200:
+            request = urllib.request.Request(probe, method="HEAD" if any_status else "GET")
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200 or any_status:
                     return
+        except urllib.error.HTTPError:
+            if any_status:
+                return          # it answered, if only to say no
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.25)
     raise RuntimeError(
-        f"JupyterLab did not answer {url}api/status within {SERVER_START_TIMEOUT_S} s; "
+        f"{name} did not answer {probe} within {SERVER_START_TIMEOUT_S} s; "
         f"its log:\n{log_path.read_text()[-3000:]}"
     )
+
+
+def start_server(command, *, cwd, env, url, log_path, any_status=False):
+    """Start a server (its own process, so that its pid is the server's) and wait until it answers."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_answering(url, process, log_path, any_status=any_status)
+    except BaseException:
+        _stop(process)
+        raise
+    return process
 
 
 def _stop(process):
@@ -200,11 +219,13 @@ def lab_server():
     ]
     if os.geteuid() == 0:   # containers and CI runners are often root; Jupyter refuses by default
         command.append("--allow-root")
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_answering(url, process, log_path)
+        process = start_server(command, cwd=root, env=env, url=url, log_path=log_path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
         yield url
     finally:
         _stop(process)
@@ -212,8 +233,11 @@ def lab_server():
 
 
 @pytest.fixture(scope="session")
-def chromium(lab_server):
+def headless_chromium():
     """One headless Chromium for the session; each test opens its own context."""
+    reason = _missing_requirement()
+    if reason:
+        _skip_or_fail(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -224,6 +248,12 @@ def chromium(lab_server):
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def chromium(lab_server, headless_chromium):
+    """The session's Chromium, once the JupyterLab server is up."""
+    return headless_chromium
 
 
 @pytest.fixture

@@ -1,0 +1,214 @@
+"""Presenting without a kernel or a network: every lesson's deck, the static site, and one lesson in Voila,
+each opened in headless Chromium with every request that leaves its folder (or server) blocked and recorded.
+
+Decks: no request leaves the build folder, the formulas are typeset by MathJax with no TeX error,
+the number of slides is what the cells' slide metadata says, the speaker notes are there, and the
+arrow keys move between slides. Site: every page opens offline, every internal link and image
+resolves to a file, every lesson page shows its figures. Voila: a served lesson reaches no CDN, and
+moving a slider redraws its plot.
+"""
+
+import os
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from conftest import REPO, _free_port, _stop, lesson_dir, start_server
+
+from dlteach.course import notebooks, present
+
+pytestmark = pytest.mark.browser
+
+LESSONS = sorted(lesson_dir().glob("*.ipynb"))
+VOILA_LESSON = "04_softmax_gradient.ipynb"     # quick to run; two sliders redraw its figures
+SETTLE_POLL_S = 0.3
+SETTLE_STABLE_POLLS = 4
+SETTLE_TIMEOUT_S = 60
+
+# Digest per image on the page (data: URLs by their text, blob: URLs by their bytes).
+IMAGES_JS = """async () => {
+    const fnv = (bytes) => {
+        let h = 0x811c9dc5;
+        for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 0x01000193); }
+        return (h >>> 0).toString(16) + ':' + bytes.length;
+    };
+    const digests = [];
+    for (const img of document.querySelectorAll('img')) {
+        const src = img.getAttribute('src') || '';
+        if (src.startsWith('blob:')) {
+            digests.push(fnv(new Uint8Array(await (await fetch(src)).arrayBuffer())));
+        } else {
+            digests.push(fnv(new TextEncoder().encode(src)));
+        }
+    }
+    return digests;
+}"""
+
+LINKS_JS = """() => [
+    ...[...document.querySelectorAll('a[href]')].map(a => ['a', a.href]),
+    ...[...document.querySelectorAll('img[src]')].map(i => ['img', i.src]),
+    ...[...document.querySelectorAll('link[href]')].map(l => ['link', l.href]),
+    ...[...document.querySelectorAll('script[src]')].map(s => ['script', s.src]),
+]"""
+
+SHOWN_FIGURES_JS = """() => [...document.querySelectorAll('.jp-OutputArea-output img')]
+    .filter(img => img.complete && img.naturalWidth > 0).length"""
+
+
+def offline_page(browser, allowed_prefix):
+    """A page whose requests outside allowed_prefix (and data:/blob:) are aborted and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    outside, failed, errors = [], [], []
+
+    def route(route):
+        url = route.request.url
+        if url.startswith(allowed_prefix) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, outside, failed, errors
+
+
+@pytest.fixture(scope="module")
+def decks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("slides")
+    return {deck.stem: deck for deck in present.build_slides(LESSONS, out)}, out
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")        # the tested lessons with the course's exercises
+    shutil.copytree(lesson_dir(), course / "lessons")
+    shutil.copytree(REPO / "exercises", course / "exercises")
+    out = tmp_path_factory.mktemp("site")
+    return present.build_site(course, out), out
+
+
+def test_deck_is_offline_typesets_formulas_counts_slides_and_moves_with_the_arrows(headless_chromium, decks, lesson):
+    """`lesson` is each lesson in turn (conftest.py parametrises it)."""
+    built, folder = decks
+    nb = notebooks.read(lesson)
+    context, page, outside, failed, errors = offline_page(headless_chromium, folder.as_uri() + "/")
+    try:
+        page.goto(built[lesson.stem].as_uri())
+        page.wait_for_function("() => window.Reveal && Reveal.isReady()")
+        markdown = "".join(c.source for c in nb.cells if c.cell_type == "markdown"
+                           and c.metadata.get("slideshow", {}).get("slide_type") != "skip")
+        if "$" in markdown:
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            page.evaluate("() => MathJax.startup.promise")
+            assert page.locator("mjx-container").count() > 0, "no formula was typeset"
+            bad = page.evaluate("() => [...document.querySelectorAll('mjx-merror')].map(e => e.textContent)")
+            assert not bad, f"MathJax could not typeset: {bad[:3]}"
+
+        assert page.evaluate("Reveal.getTotalSlides()") == present.expected_slide_count(nb)
+        notes = sum(c.metadata.get("slideshow", {}).get("slide_type") == "notes" for c in nb.cells)
+        assert page.locator("aside.notes").count() == notes
+
+        assert page.evaluate("Reveal.getIndices().h") == 0
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => Reveal.getIndices().h === 1")
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function("() => Reveal.getIndices().h === 0")
+        assert not outside, f"the deck asked for files outside its folder: {outside[:5]}"
+        assert not failed, f"these requests failed (missing files?): {failed[:5]}"
+        assert not errors, f"JavaScript errors: {errors[:3]}"
+    finally:
+        context.close()
+
+
+def _local_file(url):
+    parsed = urlparse(url)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def test_site_pages_open_offline_with_every_link_resolving_and_every_figure_shown(headless_chromium, site):
+    pages, folder = site
+    assert pages[0] == folder / "index.html"
+    lesson_pages = [p for p in pages if p.parent.name == "lessons"]
+    assert [p.stem for p in lesson_pages] == [p.stem for p in LESSONS], "the site lists the lessons in course order"
+    context, page, outside, failed, errors = offline_page(headless_chromium, folder.as_uri() + "/")
+    try:
+        for path in [*pages, *sorted((folder / "slides").glob("*.html"))]:
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            broken = []
+            for kind, url in page.evaluate(LINKS_JS):
+                target = _local_file(url)
+                if target is not None and not target.exists():
+                    broken.append(f"{kind} {url}")
+                elif url.startswith("http") and kind != "a":
+                    broken.append(f"{kind} loads from the network: {url}")
+            assert not broken, f"{path.relative_to(folder)}: {broken[:5]}"
+            if path in lesson_pages:
+                nb = notebooks.read(lesson_dir() / f"{path.stem}.ipynb")
+                figures = sum("image/png" in out.get("data", {}) and notebooks.WIDGET_VIEW not in out.get("data", {})
+                              for cell in nb.cells for out in cell.get("outputs", []))
+                page.wait_for_function(f"() => ({SHOWN_FIGURES_JS})() >= {figures}")
+                assert figures > 0, f"{path.stem} stores no figure"
+        assert not outside, f"the site asked for files outside its folder: {outside[:5]}"
+        assert not failed, f"these requests failed: {failed[:5]}"
+        assert not errors, f"JavaScript errors: {errors[:3]}"
+    finally:
+        context.close()
+
+
+def test_voila_serves_a_lesson_offline_and_a_slider_redraws_its_plot(headless_chromium, tmp_path):
+    lesson = lesson_dir() / VOILA_LESSON
+    if not lesson.exists():
+        pytest.skip(f"{VOILA_LESSON} is not among the tested lessons")
+    pytest.importorskip("voila", reason="voila is not installed (`pip install -e .[present]`)")
+    served = tmp_path / "lessons"
+    served.mkdir()
+    shutil.copyfile(lesson, served / lesson.name)       # Voila only reads it; a copy keeps it so
+    port = _free_port()
+    argv, env = present.voila_command(served / lesson.name, port=port, template_root=tmp_path / "templates")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, **env, "HOME": str(home), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env.pop("MPLBACKEND", None)
+    url = f"http://127.0.0.1:{port}/"
+    process = start_server(argv, cwd=served, env=env, url=url, log_path=tmp_path / "voila.log", any_status=True)
+    context, page, outside, failed, errors = offline_page(headless_chromium, url)
+    try:
+        page.goto(url, timeout=120_000)
+        handles = page.locator(".noUi-handle")
+        handles.first.wait_for(timeout=120_000)
+        shown = page.inner_text("body")
+        assert "default_rng(0)" not in shown and page.locator(".jp-InputArea-editor").count() == 0, \
+            "Voila shows the code; it should show only the text and the outputs"
+        assert "Step 1" in shown, "the lesson's text is missing"
+        before = _settled_images(page)
+        handle = handles.first
+        handle.scroll_into_view_if_needed()
+        for _ in range(4):
+            handle.press("ArrowRight")
+        after = _settled_images(page)
+        assert after != before, "moving the slider changed no image"
+        assert not outside, f"Voila's page asked for files outside the server: {outside[:5]}"
+        assert not errors, f"JavaScript errors: {errors[:3]}"
+    finally:
+        context.close()
+        _stop(process)
+
+
+def _settled_images(page):
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    previous, stable = None, 0
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL_S)
+        images = page.evaluate(IMAGES_JS)
+        stable = stable + 1 if images == previous else 0
+        if stable >= SETTLE_STABLE_POLLS:
+            return images
+        previous = images
+    pytest.fail(f"the images were still changing after {SETTLE_TIMEOUT_S} s")
