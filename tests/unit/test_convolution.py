@@ -110,6 +110,20 @@ def test_the_transposed_matrix_is_conv2d_backward():
     np.testing.assert_allclose(M.T @ dout.ravel(), dx.ravel(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("K, P", [(1, 0), (3, 0), (3, 1), (3, 2), (5, 2), (5, 4)])
+def test_conv2d_backward_is_a_convolution_and_a_correlation(K, P):
+    # Lesson 07, step 8 (stride 1): dx = dout * k padded by K - 1 - P; dW = x_P correlated with dout.
+    rng = np.random.default_rng(10 * K + P)
+    x, k = rng.normal(size=(7, 6)), rng.normal(size=(K, K))
+    conv = layers.Conv2d(1, 1, K, padding=P, rng=rng)
+    conv.params["W"][0, 0] = k
+    dout = rng.normal(size=conv.forward(x[None, None]).shape)
+    dx = conv.backward(dout)[0, 0]
+    np.testing.assert_allclose(dx, cv.convolve2d(dout[0, 0], k, padding=K - 1 - P), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv.grads["W"][0, 0], cv.correlate2d(np.pad(x, P), dout[0, 0]),
+                               rtol=1e-12, atol=1e-12)
+
+
 def test_convolve2d_is_the_flipped_correlation_and_the_textbook_sum():
     rng = np.random.default_rng(1)
     x, k = rng.normal(size=(5, 6)), rng.normal(size=(3, 2))
