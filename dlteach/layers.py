@@ -154,7 +154,7 @@ class Sequential(Layer):
         self.layers = list(layers)
 
     def __repr__(self):
-        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        inner = ",\n".join(repr(layer) for layer in self.layers).replace("\n", "\n  ")   # nested ones indent too
         return f"Sequential(\n  {inner}\n)"
 
     def __getitem__(self, i):
