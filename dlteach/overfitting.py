@@ -1,0 +1,297 @@
+"""Overfitting in one picture: a one-hidden-layer tanh network fitting a few noisy points of sin(pi x),
+for a grid of capacities (hidden units), training-set sizes and L2 weight decays lambda (lesson 06).
+
+The objective is J(w) = L(y, nn(x, w)) + lambda/2 ||w||^2 with L = (1/2N) sum_n (nn(x_n) - y_n)^2
+(losses.mse), trained by full-batch gradient descent with momentum, exactly as
+optim.SGD(weight_decay=lambda) does it (every parameter decays, biases included). `train_grid`
+trains every network of the grid at once (all networks of one width side by side in one array),
+so a whole grid costs a few seconds and a widget only looks results up. `grid_network` +
+optim.SGD is the same computation with the library's layers, one network at a time; the tests
+and the lesson check that the two agree. Early stopping: `EarlyStopping`, a callback for
+train.fit that keeps the best weights, and `early_stop_step` on a recorded curve.
+"""
+
+import numpy as np
+
+from dlteach import data, layers
+from dlteach._checks import float_array, positive, require_rng
+
+__all__ = ["TARGET", "NOISE", "INIT_SCALE", "OUTPUT_SCALE", "make_network", "noisy_points", "training_points",
+           "weight_penalty", "penalized_mse", "grid_network", "train_grid", "grid_view", "capacity_curve",
+           "early_stop_step", "EarlyStopping"]
+
+TARGET = "sin"          # data.target_function(TARGET) is the function the points come from
+NOISE = 0.25            # standard deviation of the noise on every y
+INIT_SCALE = 4.0        # first-layer weights N(0, 4^2) with kinks -b/w spread over [-1, 1]: room to wiggle
+OUTPUT_SCALE = 0.1      # the initial network's output spread: it starts nearly flat
+
+
+def make_network(hidden, rng):
+    """nn(x) = W2 tanh(W1 x + b1) + b2 with `hidden` units, built from dlteach layers.
+
+    W1 ~ N(0, INIT_SCALE^2) and b1 ~ U(-INIT_SCALE, INIT_SCALE): steep units whose centres -b1/W1
+    spread over the data instead of all sitting at x = 0. W2 ~ N(0, OUTPUT_SCALE^2 / hidden), b2 = 0:
+    the network starts almost flat (output spread about OUTPUT_SCALE, whatever the width), so
+    training has to build every wiggle, and early stopping can stop before the noisy ones.
+    Shapes: x (N, 1) -> (N, 1).
+    """
+    hidden = positive(hidden, "make_network", "hidden", integer=True)
+    require_rng(rng, "make_network")
+    net = layers.Sequential(layers.Linear(1, hidden, rng=rng, init=INIT_SCALE), layers.Tanh(),
+                            layers.Linear(hidden, 1, rng=rng, init=OUTPUT_SCALE / np.sqrt(hidden)))
+    net[0].params["b"][...] = rng.uniform(-INIT_SCALE, INIT_SCALE, hidden)
+    return net
+
+
+def noisy_points(n, rng):
+    """n points x ~ U(-1, 1), y = sin(pi x) + NOISE * eps: a validation set.
+
+    Shapes: -> x (n, 1), y (n, 1).
+    """
+    return data.sample_1d(TARGET, n, noise=NOISE, rng=rng)
+
+
+def _van_der_corput(n):
+    """0, 1/2, 1/4, 3/4, 1/8, 5/8, ...: the binary digits of i mirrored after the point; any first k spread out."""
+    out = np.zeros(n)
+    for i in range(n):
+        bits = f"{i:b}"
+        out[i] = int(bits[::-1], 2) / 2 ** len(bits)
+    return out
+
+
+def training_points(n, rng):
+    """n training points y = sin(pi x) + NOISE * eps, with x spread so that every first k of them cover [-1, 1].
+
+    x = 2u - 1 with u the van der Corput sequence, shifted by one random offset and each jittered by up
+    to half of 1/n (mod 1). Ten uniform draws typically leave a gap a quarter of the interval wide:
+    the network's errors there would be guesses about unseen ground, not overfitting. The noise is
+    as in noisy_points.
+    Shapes: -> x (n, 1), y (n, 1).
+    """
+    n = positive(n, "training_points", "n", integer=True)
+    require_rng(rng, "training_points")
+    u = (_van_der_corput(n) + rng.uniform() + rng.uniform(-0.5, 0.5, n) / n) % 1.0     # (n,)
+    x = (2 * u - 1)[:, None]                                                              # (n, 1)
+    y = data.target_function(TARGET)(x) + NOISE * rng.standard_normal((n, 1))            # (n, 1)
+    return x, y
+
+
+def weight_penalty(model, weight_decay):
+    """R(w) = lambda/2 ||w||^2 summed over every parameter; its gradient is lambda w.
+
+    Returns (R, {name: lambda w}). Shapes: each gradient like its parameter.
+    """
+    positive(weight_decay, "weight_penalty", "weight_decay", allow_zero=True)
+    penalty, grads = 0.0, {}
+    for name, p, _ in model.parameters():
+        penalty += 0.5 * weight_decay * float(np.vdot(p, p))
+        grads[name] = weight_decay * p
+    return penalty, grads
+
+
+def penalized_mse(model, x, y, weight_decay):
+    """J = L + lambda/2 ||w||^2 with L = (1/2N) sum_n (nn(x_n) - y_n)^2; returns (J, L, {name: dJ/dw}).
+
+    Runs forward and backward on model. Shapes: x (N, 1), y (N, 1).
+    """
+    out = model(x)
+    diff = out - y                                   # (N, 1)
+    loss = float(np.vdot(diff, diff)) / (2 * len(x))
+    model.backward(diff / len(x))
+    penalty, dpenalty = weight_penalty(model, weight_decay)
+    grads = {name: g + dpenalty[name] for name, _, g in model.parameters()}
+    return loss + penalty, loss, grads
+
+
+def _check_sizes(values, where, name, *, integer, allow_zero=False):
+    values = [positive(v, where, name, integer=integer, allow_zero=allow_zero) for v in values]
+    if not values:
+        raise ValueError(f"{where}: argument '{name}' is empty; expected at least one value")
+    return values
+
+
+def _train_group(init, n_m, lam_m, x, y, x_eval, *, steps, lr, momentum, record_every):
+    """Train M networks of H units at once, network m on the first n_m[m] points with decay lam_m[m].
+
+    init: make_network's parameters, flattened (W1 (H,), b1 (H,), W2 (H,), b2 (1,)), shared by all M.
+    Returns per record: data loss on (x, y) (M,), outputs on x_eval (M, E), ||w|| (M,), and the steps.
+    Shapes: x, y (N,); x_eval (E,); n_m, lam_m (M,).
+    """
+    M = len(n_m)
+    w1, b1, w2 = (np.tile(p, (M, 1)) for p in init[:3])             # (M, H) each
+    b2 = np.repeat(init[3], M)                                       # (M,)
+    lam = lam_m[:, None]                                             # (M, 1)
+    # dL/dpred for the mean over each network's first n points: (pred - y) / n there, 0 elsewhere.
+    weight = (np.arange(len(x))[None, :] < n_m[:, None]) / n_m[:, None]   # (M, N)
+    params = [w1, b1, w2, b2]
+    velocity = [np.zeros_like(p) for p in params]
+
+    def forward(xs):                                                 # xs (K,) -> tanh (M, K, H), out (M, K)
+        act = np.tanh(xs[None, :, None] * w1[:, None, :] + b1[:, None, :])
+        return act, (act @ w2[:, :, None])[:, :, 0] + b2[:, None]
+
+    rec = {"loss": [], "out": [], "norm": [], "step": []}
+    for step in range(steps + 1):
+        act, pred = forward(x)                                       # (M, N, H), (M, N)
+        res = pred - y                                               # (M, N)
+        if step % record_every == 0 or step == steps:
+            rec["loss"].append(0.5 * (weight * res * res).sum(axis=1))
+            rec["out"].append(forward(x_eval)[1])
+            rec["norm"].append(np.sqrt((w1 * w1 + b1 * b1 + w2 * w2).sum(axis=1) + b2 * b2))
+            rec["step"].append(step)
+        if step == steps:
+            break
+        dpred = res * weight                                         # (M, N)
+        dz = dpred[:, :, None] * w2[:, None, :] * (1 - act * act)    # (M, N, H)
+        grads = [x @ dz + lam * w1, dz.sum(axis=1) + lam * b1,
+                 (dpred[:, None, :] @ act)[:, 0] + lam * w2, dpred.sum(axis=1) + lam_m * b2]
+        for p, g, v in zip(params, grads, velocity):
+            v *= momentum
+            v -= lr * g
+            p += v
+    return rec
+
+
+def grid_network(hidden, seed=0):
+    """The network train_grid(..., seed=seed) starts from for this width: make_network on its own stream.
+
+    Shapes: x (N, 1) -> (N, 1).
+    """
+    return make_network(hidden, np.random.default_rng([seed, 1]))
+
+
+def train_grid(hidden_sizes, train_sizes, weight_decays, *, steps=2000, lr=0.05, momentum=0.5,
+               record_every=20, seed=0, num_val=200, num_grid=80):
+    """Train nn on the first n points for every (hidden, n, lambda), side by side; record every few steps.
+
+    The networks share one training pool (the first n of training_points(max(train_sizes)), so a
+    larger set adds points), one validation set (noisy_points, drawn next from the same generator
+    np.random.default_rng([seed, 0])) and, for equal hidden, the same initial weights
+    grid_network(hidden, seed), from a stream of their own: the weights owe nothing to the data.
+    Update: v <- mu v - eta (dL/dw + lambda w), w <- w + v, with full batches. Returns a dict:
+      "train_loss", "val_loss": (nH, nN, nL, R) data losses L (no penalty) at the recorded steps;
+      "fit": (nH, nN, nL, R, G) nn on x_grid; "weight_norm": (nH, nN, nL, R) ||w||;
+      "step": (R,) step numbers (0 = before training); "x_train", "y_train" (max n, 1);
+      "x_val", "y_val" (num_val, 1); "x_grid" (G,); the three setting lists; "lr", "momentum", "seed".
+    """
+    where = "train_grid"
+    hidden_sizes = _check_sizes(hidden_sizes, where, "hidden_sizes", integer=True)
+    train_sizes = _check_sizes(train_sizes, where, "train_sizes", integer=True)
+    weight_decays = _check_sizes(weight_decays, where, "weight_decays", integer=False, allow_zero=True)
+    steps = positive(steps, where, "steps", integer=True)
+    record_every = positive(record_every, where, "record_every", integer=True)
+    positive(lr, where, "lr")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"{where}: argument 'momentum' must satisfy 0 <= momentum < 1, got {momentum!r}")
+
+    rng = np.random.default_rng([seed, 0])
+    x_train, y_train = training_points(max(train_sizes), rng)       # (Nmax, 1) each
+    x_val, y_val = noisy_points(num_val, rng)                        # (V, 1) each
+    x_grid = np.linspace(-1, 1, num_grid)                            # (G,)
+    x_eval = np.concatenate([x_val[:, 0], x_grid])                   # (V + G,)
+    n_m = np.repeat(np.array(train_sizes), len(weight_decays))       # (M,): the (n, lambda) pairs in order
+    lam_m = np.tile(np.array(weight_decays, dtype=float), len(train_sizes))
+    shape = (len(train_sizes), len(weight_decays))
+    out = {"train_loss": [], "val_loss": [], "fit": [], "weight_norm": []}
+    for H in hidden_sizes:
+        init = [p.reshape(-1) for _, p, _ in grid_network(H, seed).parameters()]
+        rec = _train_group(init, n_m, lam_m, x_train[:, 0], y_train[:, 0], x_eval, steps=steps, lr=lr,
+                           momentum=momentum, record_every=record_every)
+        evals = np.stack(rec["out"], axis=1)                         # (M, R, V + G)
+        val = 0.5 * ((evals[:, :, :num_val] - y_val[:, 0]) ** 2).mean(axis=2)   # (M, R)
+        out["train_loss"].append(np.stack(rec["loss"], axis=1).reshape(shape + (-1,)))
+        out["val_loss"].append(val.reshape(shape + (-1,)))
+        out["fit"].append(evals[:, :, num_val:].reshape(shape + evals.shape[1:2] + (num_grid,)))
+        out["weight_norm"].append(np.stack(rec["norm"], axis=1).reshape(shape + (-1,)))
+    out = {key: np.stack(values) for key, values in out.items()}    # each (nH, nN, nL, R[, G])
+    out.update(step=np.array(rec["step"]), x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+               x_grid=x_grid, hidden_sizes=hidden_sizes, train_sizes=train_sizes, weight_decays=weight_decays,
+               lr=lr, momentum=momentum, seed=seed)
+    return out
+
+
+def _index(values, value, where, name):
+    for i, v in enumerate(values):
+        if np.isclose(v, value, rtol=1e-9, atol=0):
+            return i
+    raise ValueError(f"{where}: argument '{name}' is {value!r}; expected one of the grid's values {list(values)}")
+
+
+def early_stop_step(val_loss, patience):
+    """Index of the best validation loss seen before it failed to improve `patience` records in a row.
+
+    This is what early stopping returns: the weights from that record. Shapes: val_loss (R,) -> int.
+    """
+    val_loss = float_array(val_loss, "early_stop_step", "val_loss", ndim=1)
+    patience = positive(patience, "early_stop_step", "patience", integer=True)
+    best, since = 0, 0
+    for r in range(1, len(val_loss)):
+        if val_loss[r] < val_loss[best]:
+            best, since = r, 0
+        else:
+            since += 1
+            if since >= patience:
+                break
+    return best
+
+
+def grid_view(grid, hidden, n_train, weight_decay, step=None, *, patience=10):
+    """Look one setting up in train_grid's result: curves, the fit at `step` and the early-stopping point.
+
+    step: a recorded step number (None = the last). Returns {"step", "train_loss", "val_loss" (R,),
+    "fit" (G,) at step, "stop" (record index chosen by early stopping), "stop_fit" (G,),
+    "record" (index of step), "weight_norm" (R,), "n_train", "x_train", "y_train" (n, 1)}.
+    """
+    where = "grid_view"
+    i = _index(grid["hidden_sizes"], hidden, where, "hidden")
+    j = _index(grid["train_sizes"], n_train, where, "n_train")
+    k = _index(grid["weight_decays"], weight_decay, where, "weight_decay")
+    steps = grid["step"]
+    r = len(steps) - 1 if step is None else _index(steps, step, where, "step")
+    val = grid["val_loss"][i, j, k]
+    stop = early_stop_step(val, patience)
+    return {"step": steps, "train_loss": grid["train_loss"][i, j, k], "val_loss": val,
+            "fit": grid["fit"][i, j, k, r], "record": r, "stop": stop, "stop_fit": grid["fit"][i, j, k, stop],
+            "weight_norm": grid["weight_norm"][i, j, k], "n_train": int(n_train),
+            "x_train": grid["x_train"][:n_train], "y_train": grid["y_train"][:n_train]}
+
+
+def capacity_curve(grid, n_train, weight_decay, *, patience=10):
+    """For each hidden size of the grid: the final training and validation losses, and early stopping's.
+
+    Returns {"hidden" (K,), "train_loss", "val_loss" (K,) at the last step, "stopped_val_loss" (K,)
+    at the record early_stop_step(patience) keeps}. Shapes: K = len(grid["hidden_sizes"]).
+    """
+    views = [grid_view(grid, h, n_train, weight_decay, patience=patience) for h in grid["hidden_sizes"]]
+    return {"hidden": np.array(grid["hidden_sizes"]),
+            "train_loss": np.array([v["train_loss"][-1] for v in views]),
+            "val_loss": np.array([v["val_loss"][-1] for v in views]),
+            "stopped_val_loss": np.array([v["val_loss"][v["stop"]] for v in views])}
+
+
+class EarlyStopping:
+    """A train.fit callback: stop when the validation loss has not improved for `patience` epochs,
+    and keep a copy of the best weights so that restore() can put them back."""
+
+    def __init__(self, model, patience):
+        self.model = model
+        self.patience = positive(patience, "EarlyStopping", "patience", integer=True)
+        self.best_loss, self.best_epoch, self.best = np.inf, None, None
+
+    def __call__(self, epoch, history):
+        if not history["val_loss"]:
+            raise ValueError("EarlyStopping: the history has no 'val_loss'; pass val_data to train.fit")
+        loss = history["val_loss"][-1]
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch = loss, epoch
+            self.best = {name: p.copy() for name, p, _ in self.model.parameters()}
+        return epoch - self.best_epoch >= self.patience
+
+    def restore(self):
+        """Load the best weights seen into the model; returns the model."""
+        if self.best is None:
+            raise RuntimeError("EarlyStopping.restore: no epoch has been seen yet; run train.fit with this callback")
+        for name, p, _ in self.model.parameters():
+            p[...] = self.best[name]
+        return self.model
