@@ -49,7 +49,7 @@ def mlp_case(torch, quick):
 
     def ours():
         loss, dh = losses.softmax_cross_entropy(model(X), y)
-        model.backward(dh)
+        model.backward(dh, input_grad=False)      # like torch: the data needs no gradient
         opt.step()
 
     nn = torch.nn

@@ -90,7 +90,10 @@ class Conv2d(Layer):
         self._cache = (cols, xp.shape, x.shape)
         return out.reshape(N, self.out_channels, Ho, Wo)                    # (N, F, Ho, Wo)
 
-    def backward(self, dout):
+    SKIPS_INPUT_GRAD = True
+
+    def backward(self, dout, *, input_grad=True):
+        """Fill grads; return dL/dx (N, C, H, W), or None with input_grad=False (no col2im then)."""
         cols, padded_shape, x_shape = self._saved()
         N, F = x_shape[0], self.out_channels
         Ho = conv_output_size(x_shape[2], self.kernel_size, self.stride, self.padding)
@@ -101,6 +104,8 @@ class Conv2d(Layer):
         # A batched matmul and a sum over N beats one big tensordot here (bench/).
         self.grads["W"] = np.matmul(d2, cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.params["W"].shape)
         self.grads["b"] = d2.sum(axis=(0, 2))                                # (F,)
+        if not input_grad:
+            return None
         dcols = np.matmul(Wmat.T, d2)                                        # (N, CKK, Ho*Wo)
         K, C = self.kernel_size, self.in_channels
         dxp = col2im(dcols.reshape(N, C, K, K, Ho, Wo), padded_shape, K, self.stride)

@@ -43,12 +43,15 @@ class Linear(Layer):
         h += self.params["b"]
         return h
 
-    def backward(self, dout):
+    SKIPS_INPUT_GRAD = True
+
+    def backward(self, dout, *, input_grad=True):
+        """Fill grads; return dL/dx (N, D), or None with input_grad=False (the model's input needs none)."""
         x = self._saved()
         dout = self._check_dout(dout, (x.shape[0], self.out_features))   # (N, M)
         self.grads["W"] = x.T @ dout                                      # (D, M)
         self.grads["b"] = dout.sum(axis=0)                                # (M,)
-        return dout @ self.params["W"].T                                  # (N, D)
+        return dout @ self.params["W"].T if input_grad else None          # (N, D)
 
 
 class ReLU(Layer):
@@ -204,11 +207,25 @@ class Sequential(Layer):
         self._cache = True
         return x
 
-    def backward(self, dout):
+    SKIPS_INPUT_GRAD = True
+
+    def backward(self, dout, *, input_grad=True):
+        """Run the layers' backward in reverse; return dL/d(input), or None with input_grad=False.
+
+        input_grad=False is for training, where nothing needs the gradient of the data: a first
+        layer that can (Linear, Conv2d) then skips that product, as autograd does for an input
+        that does not require a gradient.
+        """
         self._saved()
-        for layer in reversed(self.layers):
+        first = self.layers[0] if self.layers else None
+        for layer in reversed(self.layers[1:] if first is not None else []):
             dout = layer.backward(dout)
-        return dout
+        if first is None:
+            return dout if input_grad else None
+        if not input_grad and getattr(first, "SKIPS_INPUT_GRAD", False):
+            return first.backward(dout, input_grad=False)
+        dx = first.backward(dout)
+        return dx if input_grad else None
 
 
 __all__ = ["Layer", "Linear", "ReLU", "Sigmoid", "Tanh", "Dropout", "Flatten", "Sequential",

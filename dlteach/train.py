@@ -163,7 +163,10 @@ def fit(model, loss_fn, optimizer, data, epochs, *, batch_size=64, val_data=None
                     raise FloatingPointError(
                         f"{where}: the training loss became {loss} at epoch {epoch + 1}, batch {b + 1}: "
                         "training diverged; try a smaller learning rate (the optimizer's lr)")
-                model.backward(dout)
+                if getattr(model, "SKIPS_INPUT_GRAD", False):
+                    model.backward(dout, input_grad=False)      # nothing needs d(loss)/d(data) here
+                else:
+                    model.backward(dout)
                 optimizer.step()
                 total += float(loss) * len(Xb)
                 if acc_ok:
