@@ -108,65 +108,100 @@ class LSTM(_Recurrent):
 
     gates = 4
 
+    def __init__(self, input_size, hidden_size, *, rng, dtype=np.float64):
+        super().__init__(input_size, hidden_size, rng=rng, dtype=dtype)
+        self._buffers = {}
+
+    def _buffer(self, name, shape, dtype):
+        # Reused from call to call: a fresh multi-megabyte array is returned to the OS when freed and
+        # faulted back page by page on the next step (bench/: about a quarter of the time).
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._buffers[name] = np.empty(shape, dtype=dtype)
+        return buf
+
     def _scaled(self):
-        # sigmoid(a) = (1 + tanh(a / 2)) / 2: halve the i, f, o columns so that one tanh serves all gates.
+        # sigmoid(a) = (1 + tanh(a / 2)) / 2: halve the i, f, o columns so that one tanh serves all gates;
+        # afterwards out = scale * tanh + shift turns those columns into sigmoids and leaves g's alone.
         H = self.hidden_size
-        s = np.ones(4 * H, dtype=self.params["Wx"].dtype)
-        s[:2 * H] = 0.5
-        s[3 * H:] = 0.5
-        return s
+        scale = np.full(4 * H, 0.5, dtype=self.params["Wx"].dtype)
+        scale[2 * H:3 * H] = 1.0
+        return scale, np.where(scale == 0.5, 0.5, 0.0).astype(scale.dtype)
 
     def forward(self, x):
         x = _check_sequence(x, self.input_size, "LSTM.forward")
         xt = _time_major(x)                                                  # (T, N, D)
-        T, N, _ = xt.shape
+        T, N, D = xt.shape
         H = self.hidden_size
-        s = self._scaled()
-        Wx, Wh, b = self.params["Wx"] * s, self.params["Wh"] * s, self.params["b"] * s
-        acts = (xt.reshape(T * N, -1) @ Wx).reshape(T, N, 4 * H)             # (T, N, 4H), hoisted
+        scale, shift = self._scaled()
+        Wx, Wh, b = self.params["Wx"] * scale, self.params["Wh"] * scale, self.params["b"] * scale
+        dtype = np.result_type(xt, Wx)
+        acts = self._buffer("acts", (T, N, 4 * H), dtype)                    # (T, N, 4H): gate values
+        np.matmul(xt.reshape(T * N, D), Wx, out=acts.reshape(T * N, 4 * H))  # hoisted input projection
         acts += b
-        cs = np.empty((T, N, H), dtype=acts.dtype)                           # cell states
-        tcs = np.empty_like(cs)                                              # tanh of the cell states
-        hs = np.empty_like(cs)
-        c = np.zeros((N, H), dtype=acts.dtype)
+        cs = self._buffer("cs", (T, N, H), dtype)                            # cell states
+        tcs = self._buffer("tcs", (T, N, H), dtype)                          # tanh of the cell states
+        hs = self._buffer("hs", (T, N, H), dtype)
+        recur, ig = self._buffer("recur", (N, 4 * H), dtype), self._buffer("ig", (N, H), dtype)
         for t in range(T):
             a = acts[t]                                                      # (N, 4H)
             if t:
-                a += hs[t - 1] @ Wh
+                a += np.matmul(hs[t - 1], Wh, out=recur)
             np.tanh(a, out=a)
-            a[:, :2 * H] *= 0.5
-            a[:, :2 * H] += 0.5
-            a[:, 3 * H:] *= 0.5
-            a[:, 3 * H:] += 0.5
+            a *= scale
+            a += shift                                                       # i, f, o sigmoids; g tanh
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c = np.multiply(f, c, out=cs[t])
-            c += i * g
+            c = cs[t]
+            if t:
+                np.multiply(f, cs[t - 1], out=c)
+                c += np.multiply(i, g, out=ig)
+            else:
+                np.multiply(i, g, out=c)
             np.tanh(c, out=tcs[t])
             np.multiply(o, tcs[t], out=hs[t])
         self._cache = (xt, acts, cs, tcs, hs)
-        return np.ascontiguousarray(hs.transpose(1, 0, 2))                   # (N, T, H)
+        return hs.transpose(1, 0, 2).copy()          # (N, T, H), never a view of the reused buffer
 
     def backward(self, dout):
         xt, acts, cs, tcs, hs = self._saved()
         T, N, H = hs.shape
         dout = self._check_dout(dout, (N, T, H))
-        Wh_T = self.params["Wh"].T
-        dA = np.empty_like(acts)                                             # (T, N, 4H): dL/d(pre-activations)
-        dh = np.zeros((N, H), dtype=hs.dtype)
-        dc = np.zeros((N, H), dtype=hs.dtype)
-        zeros = np.zeros((N, H), dtype=hs.dtype)
+        gate = acts.reshape(T, N, 4, H)
+        i, f, g, o = gate[:, :, 0], gate[:, :, 1], gate[:, :, 2], gate[:, :, 3]   # (T, N, H) each
+        dtype = acts.dtype
+        # Everything that does not depend on the gradient flowing back, for all steps at once:
+        # dC_t += ds_t P_t; da_{i,f,g} = dC_t Q_t; da_o = ds_t R_t.
+        P, R, tmp3 = (self._buffer(name, (T, N, H), dtype) for name in ("P", "R", "tmp3"))
+        np.multiply(tcs, tcs, out=P)
+        np.subtract(1, P, out=P)
+        P *= o                                                               # o (1 - tanh^2 C_t)
+        np.subtract(1, o, out=R)
+        R *= o
+        R *= tcs                                                             # tanh(C_t) o (1 - o)
+        Q = self._buffer("Q", (T, N, 3, H), dtype)                           # (T, N, 3, H)
+        np.subtract(1, i, out=tmp3)
+        tmp3 *= i
+        np.multiply(g, tmp3, out=Q[:, :, 0])                                 # input gate: g i (1 - i)
+        np.subtract(1, f, out=tmp3)
+        tmp3 *= f
+        Q[0, :, 1] = 0                                                       # forget gate: C_{t-1} f (1 - f)
+        np.multiply(cs[:-1], tmp3[1:], out=Q[1:, :, 1])
+        np.multiply(g, g, out=tmp3)
+        np.subtract(1, tmp3, out=tmp3)
+        np.multiply(i, tmp3, out=Q[:, :, 2])                                 # cell candidate: i (1 - g^2)
+        dout_t = self._buffer("dout_t", (T, N, H), dtype)
+        np.copyto(dout_t, dout.transpose(1, 0, 2))                           # (T, N, H)
+        dA = self._buffer("dA", (T, N, 4 * H), dtype)                        # (T, N, 4H): dL/d(pre-activations)
+        dA4 = dA.reshape(T, N, 4, H)
+        Wh_T = np.ascontiguousarray(self.params["Wh"].T)
+        dh = np.zeros((N, H), dtype=dtype)
+        dc = np.zeros((N, H), dtype=dtype)
+        tmp = np.empty((N, H), dtype=dtype)
         for t in range(T - 1, -1, -1):
-            a = acts[t]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            tc = tcs[t]
-            c_prev = cs[t - 1] if t else zeros
-            dh += dout[:, t]
-            dc += dh * o * (1 - tc * tc)
-            d = dA[t]
-            np.multiply(dc * g, i * (1 - i), out=d[:, :H])                   # input gate
-            np.multiply(dc * c_prev, f * (1 - f), out=d[:, H:2 * H])         # forget gate
-            np.multiply(dc * i, 1 - g * g, out=d[:, 2 * H:3 * H])            # cell candidate
-            np.multiply(dh * tc, o * (1 - o), out=d[:, 3 * H:])              # output gate
-            dc *= f                                                          # flows to C_{t-1}
-            dh = d @ Wh_T                                                    # flows to s_{t-1}
+            dh += dout_t[t]
+            dc += np.multiply(dh, P[t], out=tmp)
+            np.multiply(dc[:, None, :], Q[t], out=dA4[t, :, :3])             # input, forget, candidate
+            np.multiply(dh, R[t], out=dA4[t, :, 3])                          # output gate
+            dc *= f[t]                                                       # flows to C_{t-1}
+            np.matmul(dA[t], Wh_T, out=dh)                                   # flows to s_{t-1}
         return self._weight_grads(xt, hs, dA)

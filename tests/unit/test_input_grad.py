@@ -39,3 +39,4 @@ def test_linear_and_conv_return_none_without_the_input_gradient():
     conv = layers.Conv2d(1, 2, 3, rng=rng)
     conv(rng.standard_normal((2, 1, 5, 5)))
     assert conv.backward(np.ones((2, 2, 3, 3)), input_grad=False) is None and conv.grads["W"].shape == (2, 1, 3, 3)
+
