@@ -9,15 +9,13 @@ static fallbacks. ipywidgets is imported only when a widget is shown.
 
 import copy
 import functools
-import io
 
 import numpy as np
-from PIL import Image
 from matplotlib import pyplot as plt
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from dlteach import autoencoder as ae
+# Lesson 04's blitting and live figure: one way to redraw only what a slider moves.
+from dlteach.widgets.softmax import _Blitter, _live_figure
 
 __all__ = ["CLASS_COLORS", "digit_examples", "code_range", "draw_codes", "CodeExplorer", "TrainingReplay",
            "code_explorer", "training_replay", "decoder_map_figure", "replay_grid", "BENCH_CASES"]
@@ -98,36 +96,6 @@ def _show_image(ax, values, title):
     return im
 
 
-class _Live:
-    """A figure drawn once with its layout frozen; afterwards only the moving artists are drawn over
-    the saved background, and the picture is encoded as a 256-colour PNG (a few ms)."""
-
-    def __init__(self, fig, moving):
-        self.fig, self.moving = fig, list(moving)
-        for artist in self.moving:
-            artist.set_animated(True)          # left out of canvas.draw(): they are blitted
-        fig.canvas.draw()
-        fig.set_layout_engine("none")          # no re-layout per update
-        self.background = fig.canvas.copy_from_bbox(fig.bbox)
-
-    def png(self):
-        canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        for artist in self.moving:
-            self.fig.draw_artist(artist)
-        rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])        # (H, W, 3) uint8
-        palette = rgb.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        palette.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
-
-
-def _live_figure(figsize):
-    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)          # its own canvas: the inline backend never shows this figure
-    return fig
-
-
 class CodeExplorer:
     """A point z on the code plane -> the digit the decoder draws there, and the nearest real digit.
 
@@ -153,7 +121,7 @@ class CodeExplorer:
         self.decoded = _show_image(self.fig.add_subplot(grid[:, 1]), blank, "dec(z): the decoder's digit")
         self.nearest = _show_image(self.fig.add_subplot(grid[:, 2]), blank, "the training digit\nwith the nearest code")
         self.caption = ""
-        self.live = _Live(self.fig, [self.ring, self.cross, self.decoded, self.nearest])
+        self.live = _Blitter(self.fig, [self.ring, self.cross, self.decoded, self.nearest])
 
     def update(self, z1=0.0, z2=0.0):
         """Move the marker to (z1, z2), decode it, find its nearest code; return the PNG."""
@@ -212,7 +180,7 @@ class TrainingReplay:
         ax_error.grid(alpha=0.3)
         (self.marker,) = ax_error.plot([], [], "o", color="C3", ms=7)
         self.caption = ""
-        self.live = _Live(self.fig, [self.scatter, self.digits, self.marker])
+        self.live = _Blitter(self.fig, [self.scatter, self.digits, self.marker])
 
     def update(self, epoch=0):
         """Show the model after `epoch` epochs (the nearest kept epoch at or below it); return the PNG."""
