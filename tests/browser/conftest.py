@@ -78,6 +78,30 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("lesson", lessons, ids=[path.stem for path in lessons])
 
 
+def images_js(selector):
+    """JavaScript returning a digest per image matching selector: data: URLs hash their text, blob: URLs
+    (an ipywidgets Image) their bytes, so a redraw of the same picture does not count as a change."""
+    return """async () => {
+    const fnv = (bytes) => {
+        let h = 0x811c9dc5;
+        for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 0x01000193); }
+        return (h >>> 0).toString(16) + ':' + bytes.length;
+    };
+    const digests = [];
+    for (const img of document.querySelectorAll(%s)) {
+        const src = img.getAttribute('src') || '';
+        if (src.startsWith('blob:')) {
+            try {
+                digests.push(fnv(new Uint8Array(await (await fetch(src)).arrayBuffer())));
+            } catch (e) { digests.push('unreadable ' + src); }
+        } else {
+            digests.push(fnv(new TextEncoder().encode(src)));
+        }
+    }
+    return digests;
+}""" % json.dumps(selector)
+
+
 def lesson_dir():
     """The folder whose notebooks are tested: lessons/, or DLTEACH_BROWSER_LESSONS to try others."""
     return Path(os.environ.get("DLTEACH_BROWSER_LESSONS", REPO / "lessons")).resolve()

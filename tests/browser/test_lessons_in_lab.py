@@ -10,6 +10,7 @@ conftest.py).
 import time
 
 import pytest
+from conftest import images_js
 
 pytestmark = pytest.mark.browser
 
@@ -66,28 +67,8 @@ SHOWN_ERRORS_JS = """() => {
     return found;
 }"""
 
-# A digest per image in the notebook's outputs: data: URLs hash their text, blob: URLs (an
-# ipywidgets Image) their bytes, so a redraw of the same picture does not count as a change.
-IMAGES_JS = """async () => {
-    const fnv = (bytes) => {
-        let h = 0x811c9dc5;
-        for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 0x01000193); }
-        return (h >>> 0).toString(16) + ':' + bytes.length;
-    };
-    const digests = [];
-    for (const img of document.querySelectorAll(
-            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img')) {
-        const src = img.getAttribute('src') || '';
-        if (src.startsWith('blob:')) {
-            try {
-                digests.push(fnv(new Uint8Array(await (await fetch(src)).arrayBuffer())));
-            } catch (e) { digests.push('unreadable ' + src); }
-        } else {
-            digests.push(fnv(new TextEncoder().encode(src)));
-        }
-    }
-    return digests;
-}"""
+# A digest per image in the visible notebook's outputs (conftest.images_js).
+IMAGES_JS = images_js(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img")
 
 
 def _kernel_idle(page):

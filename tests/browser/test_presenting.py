@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from conftest import REPO, _free_port, _stop, lesson_dir, start_server
+from conftest import REPO, _free_port, _stop, images_js, lesson_dir, start_server
 
 from dlteach.course import notebooks, present
 
@@ -27,24 +27,7 @@ SETTLE_POLL_S = 0.3
 SETTLE_STABLE_POLLS = 4
 SETTLE_TIMEOUT_S = 60
 
-# Digest per image on the page (data: URLs by their text, blob: URLs by their bytes).
-IMAGES_JS = """async () => {
-    const fnv = (bytes) => {
-        let h = 0x811c9dc5;
-        for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 0x01000193); }
-        return (h >>> 0).toString(16) + ':' + bytes.length;
-    };
-    const digests = [];
-    for (const img of document.querySelectorAll('img')) {
-        const src = img.getAttribute('src') || '';
-        if (src.startsWith('blob:')) {
-            digests.push(fnv(new Uint8Array(await (await fetch(src)).arrayBuffer())));
-        } else {
-            digests.push(fnv(new TextEncoder().encode(src)));
-        }
-    }
-    return digests;
-}"""
+IMAGES_JS = images_js("img")                    # every image on the page (conftest.images_js)
 
 LINKS_JS = """() => [
     ...[...document.querySelectorAll('a[href]')].map(a => ['a', a.href]),
