@@ -21,6 +21,7 @@ from matplotlib.patches import Rectangle
 
 from dlteach import convolution as cv
 from dlteach import data
+from dlteach.widgets.softmax import _live_view
 
 __all__ = ["KernelEditor", "WindowExplorer", "kernel_editor", "window_explorer", "kernel_gallery",
            "window_grid", "editor_image", "EDITOR_IMAGES", "BENCH_CASES"]
@@ -268,16 +269,7 @@ def _show(explorer, controls, extra=()):
     """Controls above an Image of the explorer's figure and its caption; redraw on every change."""
     import ipywidgets as widgets
 
-    image = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
-    caption = widgets.HTML()
-
-    def refresh(_change=None):
-        image.value = explorer.update(**{name: c.value for name, c in controls.items()})
-        caption.value = explorer.caption
-
-    for control in controls.values():
-        control.observe(refresh, names="value")
-    refresh()
+    image, caption, refresh = _live_view(explorer, controls)
     return widgets.VBox([*extra, image, caption]), refresh
 
 

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from dlteach import surfaces, trajectories
+from dlteach.widgets.softmax import _live_view
 
 __all__ = ["COLORS", "LABELS", "LAB_METHODS", "ADAPTIVE_METHODS", "surface_map", "draw_lab", "lab_grid",
            "rate_grid", "OptimizerLab", "RateExplorer", "optimizer_lab", "adaptive_lab", "rate_explorer",
@@ -351,16 +352,7 @@ def _show(widget, controls, rows):
     """Controls above an Image of widget's figure and its caption; any change redraws."""
     import ipywidgets as widgets
 
-    image = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
-    caption = widgets.HTML()
-
-    def refresh(_change=None):
-        image.value = widget.update(**{name: c.value for name, c in controls.items()})
-        caption.value = widget.caption
-
-    for control in controls.values():
-        control.observe(refresh, names="value")
-    refresh()
+    image, caption, refresh = _live_view(widget, controls)
     return widgets.VBox([widgets.HBox([controls[n] for n in row]) for row in rows] + [image, caption]), refresh
 
 

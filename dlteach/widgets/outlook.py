@@ -15,7 +15,7 @@ from matplotlib import pyplot as plt
 
 from dlteach import autoencoder as ae
 # Lesson 04's blitting and live figure: one way to redraw only what a slider moves.
-from dlteach.widgets.softmax import _Blitter, _live_figure
+from dlteach.widgets.softmax import _Blitter, _live_figure, _live_view
 
 __all__ = ["CLASS_COLORS", "digit_examples", "code_range", "draw_codes", "CodeExplorer", "TrainingReplay",
            "code_explorer", "training_replay", "decoder_map_figure", "replay_grid", "BENCH_CASES"]
@@ -199,16 +199,7 @@ def _show(explorer, controls, extra=()):
     """The controls above an Image of the explorer's figure and its caption; any change redraws."""
     import ipywidgets as widgets
 
-    image = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
-    caption = widgets.HTML()
-
-    def refresh(_change=None):
-        image.value = explorer.update(**{name: c.value for name, c in controls.items()})
-        caption.value = explorer.caption
-
-    for control in controls.values():
-        control.observe(refresh, names="value")
-    refresh()
+    image, caption, _ = _live_view(explorer, controls)
     return widgets.VBox([widgets.HBox([*extra, *controls.values()]), image, caption])
 
 

@@ -205,8 +205,9 @@ class LossLandscape:
         return self.blitter.png()
 
 
-def _show(explorer, controls):
-    """Lay the controls out above an Image of the explorer's figure and its caption; update on change."""
+def _live_view(explorer, controls):
+    """An Image of explorer.update(**control values) and an HTML caption of explorer.caption, redrawn on
+    every change of a control; returns (image, caption, refresh). The _show functions lay them out."""
     import ipywidgets as widgets
 
     image = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
@@ -219,6 +220,14 @@ def _show(explorer, controls):
     for control in controls.values():
         control.observe(refresh, names="value")
     refresh()
+    return image, caption, refresh
+
+
+def _show(explorer, controls):
+    """Lay the controls out above an Image of the explorer's figure and its caption; update on change."""
+    import ipywidgets as widgets
+
+    image, caption, _ = _live_view(explorer, controls)
     row1, row2 = list(controls.values())[:2], list(controls.values())[2:]
     return widgets.VBox([widgets.HBox(row1), widgets.HBox(row2), image, caption])
 
