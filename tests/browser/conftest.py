@@ -102,6 +102,26 @@ def images_js(selector):
 }""" % json.dumps(selector)
 
 
+SETTLE_TIMEOUT_S = 60
+SETTLE_POLL_S = 0.3
+SETTLE_STABLE_POLLS = 4       # interact redraws once per intermediate value: wait until it stops
+
+
+def wait_until_images_settle(page, script, *, idle=lambda: True, what="the images were still changing"):
+    """Poll the digests that `script` (images_js) returns until they and idle() hold for a few polls;
+    return the digests, or fail the test after SETTLE_TIMEOUT_S."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    previous, stable = None, 0
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL_S)
+        images = page.evaluate(script)
+        stable = stable + 1 if images == previous and idle() else 0
+        if stable >= SETTLE_STABLE_POLLS:
+            return images
+        previous = images
+    pytest.fail(f"{what} after {SETTLE_TIMEOUT_S} s")
+
+
 def lesson_dir():
     """The folder whose notebooks are tested: lessons/, or DLTEACH_BROWSER_LESSONS to try others."""
     return Path(os.environ.get("DLTEACH_BROWSER_LESSONS", REPO / "lessons")).resolve()

@@ -10,14 +10,11 @@ conftest.py).
 import time
 
 import pytest
-from conftest import images_js
+from conftest import SETTLE_POLL_S, images_js, wait_until_images_settle
 
 pytestmark = pytest.mark.browser
 
 RUN_ALL_TIMEOUT_S = 180       # a lesson runs in under 20 s; a shared 2-core machine may be slower
-SETTLE_TIMEOUT_S = 60
-SETTLE_POLL_S = 0.3
-SETTLE_STABLE_POLLS = 4       # interact redraws once per intermediate value: wait until it stops
 SLIDERS_TO_TRY = 3
 KEY_PRESSES = 4
 
@@ -95,16 +92,8 @@ def _wait_until_run(page):
 
 def _wait_until_settled(page):
     """Wait until the kernel is idle and the images stop changing; return their digests."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    previous, stable = None, 0
-    while time.monotonic() < deadline:
-        time.sleep(SETTLE_POLL_S)
-        images = page.evaluate(IMAGES_JS)
-        stable = stable + 1 if images == previous and _kernel_idle(page) else 0
-        if stable >= SETTLE_STABLE_POLLS:
-            return images
-        previous = images
-    pytest.fail(f"the images were still changing (or the kernel busy) after {SETTLE_TIMEOUT_S} s")
+    return wait_until_images_settle(page, IMAGES_JS, idle=lambda: _kernel_idle(page),
+                                    what="the images were still changing (or the kernel busy)")
 
 
 def _assert_no_errors(page, when):

@@ -10,12 +10,11 @@ moving a slider redraws its plot.
 
 import os
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from conftest import REPO, _free_port, _stop, images_js, lesson_dir, start_server
+from conftest import REPO, _free_port, _stop, images_js, lesson_dir, start_server, wait_until_images_settle
 
 from dlteach.course import notebooks, present
 
@@ -23,9 +22,6 @@ pytestmark = pytest.mark.browser
 
 LESSONS = sorted(lesson_dir().glob("*.ipynb"))
 VOILA_LESSON = "04_softmax_gradient.ipynb"     # quick to run; two sliders redraw its figures
-SETTLE_POLL_S = 0.3
-SETTLE_STABLE_POLLS = 4
-SETTLE_TIMEOUT_S = 60
 
 IMAGES_JS = images_js("img")                    # every image on the page (conftest.images_js)
 
@@ -170,12 +166,12 @@ def test_voila_serves_a_lesson_offline_and_a_slider_redraws_its_plot(headless_ch
         assert "default_rng(0)" not in shown and page.locator(".jp-InputArea-editor").count() == 0, \
             "Voila shows the code; it should show only the text and the outputs"
         assert "Step 1" in shown, "the lesson's text is missing"
-        before = _settled_images(page)
+        before = wait_until_images_settle(page, IMAGES_JS)
         handle = handles.first
         handle.scroll_into_view_if_needed()
         for _ in range(4):
             handle.press("ArrowRight")
-        after = _settled_images(page)
+        after = wait_until_images_settle(page, IMAGES_JS)
         assert after != before, "moving the slider changed no image"
         assert not outside, f"Voila's page asked for files outside the server: {outside[:5]}"
         assert not errors, f"JavaScript errors: {errors[:3]}"
@@ -183,15 +179,3 @@ def test_voila_serves_a_lesson_offline_and_a_slider_redraws_its_plot(headless_ch
         context.close()
         _stop(process)
 
-
-def _settled_images(page):
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    previous, stable = None, 0
-    while time.monotonic() < deadline:
-        time.sleep(SETTLE_POLL_S)
-        images = page.evaluate(IMAGES_JS)
-        stable = stable + 1 if images == previous else 0
-        if stable >= SETTLE_STABLE_POLLS:
-            return images
-        previous = images
-    pytest.fail(f"the images were still changing after {SETTLE_TIMEOUT_S} s")
