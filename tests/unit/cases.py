@@ -91,3 +91,16 @@ LOSS_CASES = {
 
 def layer_class_names(case_name):
     return case_name.split("-")[0]
+
+
+def descendants(widget, kind):
+    """Every descendant of an ipywidgets box (the box included) that is an instance of kind."""
+    found = [widget] if isinstance(widget, kind) else []
+    for child in getattr(widget, "children", ()):
+        found += descendants(child, kind)
+    return found
+
+
+def is_png(data):
+    """True for the bytes of a PNG file (its 8-byte signature), as a widget's update returns them."""
+    return isinstance(data, bytes) and data[:8] == b"\x89PNG\r\n\x1a\n"

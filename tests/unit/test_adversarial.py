@@ -10,6 +10,7 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from cases import is_png
 
 from dlteach import adversarial, layers, losses, train
 from dlteach.gradcheck import numerical_gradient, rel_error
@@ -107,16 +108,12 @@ def test_smallest_flip_eps_really_flips():
         adversarial.smallest_flip_eps(clf["model"], clf["X_test"][0], clf["y_test"][0], np.array([0.2, 0.1]))
 
 
-def _is_png(data):
-    return isinstance(data, bytes) and data[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def test_attack_explorer_over_its_sliders():
     clf = classifier()
     explorer = widgets.AttackExplorer(clf)
     for index in (0, 5, len(clf["y_test"]) - 1):
         for eps in np.linspace(0.0, widgets.EPS_MAX, 4):
-            assert _is_png(explorer.update(index=index, eps=float(eps)))
+            assert is_png(explorer.update(index=index, eps=float(eps)))
             view = adversarial.fgsm_view(clf["model"], clf["X_test"][index], clf["y_test"][index], float(eps))
             assert ("flipped!" in explorer.caption) == view["flipped"]
             assert view["linf"] <= eps + 1e-15

@@ -11,12 +11,12 @@ import itertools
 
 import numpy as np
 import pytest
+from cases import is_png
 
 from dlteach import autoencoder as ae
 from dlteach import data, gradcheck, layers, losses, optim, train
 from dlteach.widgets import outlook
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def small_model(seed=0, activation="tanh", features=6, hidden=5, code_size=2):
@@ -328,7 +328,7 @@ def test_widget_callbacks_answer_every_setting_with_a_png(digits, trained):
     pictures = set()
     for z1, z2 in itertools.product(np.linspace(a, b, 3), np.linspace(c, d, 3)):
         png = explorer.update(z1=float(z1), z2=float(z2))
-        assert png.startswith(PNG_SIGNATURE) and "nearest training codes" in explorer.caption
+        assert is_png(png) and "nearest training codes" in explorer.caption
         pictures.add(png)
     assert len(pictures) == 9
     shown, _ = outlook.digit_examples(X_test, y_test)

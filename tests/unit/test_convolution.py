@@ -7,6 +7,7 @@ import itertools
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from cases import descendants
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -285,20 +286,12 @@ def test_static_fallbacks_return_figures():
     plt.close(fig)
 
 
-def _find(widget, kind):
-    """Every descendant of an ipywidgets box of the given class."""
-    found = [widget] if isinstance(widget, kind) else []
-    for child in getattr(widget, "children", ()):
-        found += _find(child, kind)
-    return found
-
-
 def test_kernel_editor_ui_fills_the_numbers_and_redraws():
     widgets = pytest.importorskip("ipywidgets")
     box = wc.kernel_editor(kernel="sobel x")
-    image = _find(box, widgets.Image)[0]
-    preset = next(d for d in _find(box, widgets.Dropdown) if d.description == "kernel")
-    cells = _find(box, widgets.FloatText)
+    image = descendants(box, widgets.Image)[0]
+    preset = next(d for d in descendants(box, widgets.Dropdown) if d.description == "kernel")
+    cells = descendants(box, widgets.FloatText)
     assert [c.value for c in cells] == list(cv.kernel("sobel x").ravel())
     before = image.value
     preset.value = "box blur"
@@ -310,7 +303,7 @@ def test_kernel_editor_ui_fills_the_numbers_and_redraws():
 def test_window_explorer_ui_keeps_the_pixel_slider_in_range():
     widgets = pytest.importorskip("ipywidgets")
     box = wc.window_explorer(size=5, kernel_size=3, stride=1, padding=1)
-    sliders = {s.description: s for s in _find(box, widgets.IntSlider)}
+    sliders = {s.description: s for s in descendants(box, widgets.IntSlider)}
     assert sliders["output pixel"].max == 24
     sliders["stride S"].value = 2
     assert sliders["output pixel"].max == 8

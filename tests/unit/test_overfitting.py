@@ -10,6 +10,7 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from cases import is_png
 
 from dlteach import losses, optim, overfitting, train
 from dlteach.gradcheck import numerical_gradient, rel_error
@@ -137,10 +138,6 @@ def test_early_stopping_callback_restores_the_best_weights():
         overfitting.EarlyStopping(model, patience=3).restore()
 
 
-def _is_png(data):
-    return isinstance(data, bytes) and data[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def test_overfit_explorer_over_its_sliders():
     grid = small_grid()
     explorer = widgets.OverfitExplorer(grid)
@@ -148,7 +145,7 @@ def test_overfit_explorer_over_its_sliders():
         for n in grid["train_sizes"]:
             for lam in grid["weight_decays"]:
                 for step in (0, 200, 400):
-                    assert _is_png(explorer.update(hidden, n, lam, step))
+                    assert is_png(explorer.update(hidden, n, lam, step))
                     view = overfitting.grid_view(grid, hidden, n, lam, step, patience=widgets.PATIENCE)
                     assert f"training loss {view['train_loss'][view['record']]:.4f}" in explorer.caption
                     assert f"keeps step {view['step'][view['stop']]}:" in explorer.caption

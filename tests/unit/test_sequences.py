@@ -11,6 +11,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from cases import descendants
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -381,20 +382,13 @@ def test_static_fallbacks_and_diagrams_draw():
             plt.close(fig)
 
 
-def _descendants(widget, cls):
-    found = [widget] if isinstance(widget, cls) else []
-    for child in getattr(widget, "children", ()):
-        found += _descendants(child, cls)
-    return found
-
-
 @pytest.mark.parametrize("build", [widgets.gradient_explorer, widgets.cell_explorer, widgets.memory_explorer])
 def test_live_widgets_redraw_when_a_slider_moves(build):
     ipw = pytest.importorskip("ipywidgets")
     box = build()
-    image = _descendants(box, ipw.Image)[0]
-    slider = (_descendants(box, ipw.IntSlider) + _descendants(box, ipw.FloatSlider)
-              + _descendants(box, ipw.SelectionSlider))[0]
+    image = descendants(box, ipw.Image)[0]
+    slider = (descendants(box, ipw.IntSlider) + descendants(box, ipw.FloatSlider)
+              + descendants(box, ipw.SelectionSlider))[0]
     before = image.value
     if isinstance(slider, ipw.SelectionSlider):
         slider.value = slider.options[0]

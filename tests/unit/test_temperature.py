@@ -8,6 +8,7 @@ range; the entropy's slope; the widget over a grid of slider settings.
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from cases import is_png
 
 from dlteach import functional, losses, temperature
 from dlteach.gradcheck import numerical_gradient, rel_error
@@ -89,17 +90,13 @@ def test_temperature_view_is_consistent_for_every_slider_setting():
             assert view["worst_grad_norm"] == pytest.approx(worst, rel=1e-9)
 
 
-def _is_png(data):
-    return isinstance(data, bytes) and data[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def test_temperature_explorer_over_its_sliders():
     explorer = widgets.TemperatureExplorer()
     pictures = set()
     for T in TEMPS:
         for c in (0, 3):
             png = explorer.update(T=float(T), true_class=c)
-            assert _is_png(png)
+            assert is_png(png)
             assert f"T = {float(T):.3g}" in explorer.caption
             pictures.add(png)
     assert len(pictures) == 2 * len(TEMPS)             # every setting draws a different picture
