@@ -115,13 +115,16 @@ def build_slides(paths, out_dir, *, link=None, assets_href=None):
     if assets_href is None:
         assets.install(out_dir / "assets")
         assets_href = "assets"
-    exporter = _exporter("slides", assets_href)
     link = link or (lambda target: "../" + target + ".ipynb" if target.startswith("../") else target + ".html")
+    return _write_decks(((Path(p).stem, notebooks.read(p)) for p in paths), out_dir, link, assets_href)
+
+
+def _write_decks(named_notebooks, out_dir, link, assets_href):
+    exporter = _exporter("slides", assets_href)
     written = []
-    for path in map(Path, paths):
-        nb = notebooks.read(path)
-        deck = out_dir / f"{path.stem}.html"
-        notebooks.write_if_changed(deck, _export(exporter, for_presenting(nb, link), path.stem,
+    for name, nb in named_notebooks:
+        deck = out_dir / f"{name}.html"
+        notebooks.write_if_changed(deck, _export(exporter, for_presenting(nb, link), name,
                                                  {"assets": assets_href}).encode("utf-8"))
         written.append(deck)
     return written
@@ -142,21 +145,24 @@ def build_site(root, out_dir):
     """
     root, out_dir = Path(root), Path(out_dir)
     course = _course(root)
+    lessons = {name: notebooks.read(lesson) for name, lesson, _ in course}          # each read once
+    titles = {name: lesson_title(nb, name) for name, nb in lessons.items()}
     assets.install(out_dir / "assets")
-    build_slides([lesson for _, lesson, _ in course], out_dir / "slides", link=lambda target: target + ".html",
-                 assets_href="../assets")
+    (out_dir / "slides").mkdir(parents=True, exist_ok=True)
+    _write_decks(lessons.items(), out_dir / "slides", lambda target: target + ".html", "../assets")
     exporter = _exporter("site", "../assets")
+    names = list(lessons)
+
+    def neighbour(j):
+        return {"href": f"{names[j]}.html", "label": titles[names[j]]} if 0 <= j < len(names) else None
+
     pages, index_rows = [], []
-    for i, (name, lesson, exercise) in enumerate(course):
-        nb = notebooks.read(lesson)
-        title = lesson_title(nb, name)
+    for i, (name, _, exercise) in enumerate(course):
+        nb, title = lessons[name], titles[name]
         extra = [{"href": f"../slides/{name}.html", "label": "Slides"}]
         if exercise:
             extra.append({"href": f"../exercises/{name}.html", "label": "Exercise"})
-        nav = {"index": "../index.html", "extra": extra,
-               "prev": i > 0 and {"href": f"{course[i - 1][0]}.html", "label": lesson_title(notebooks.read(course[i - 1][1]), course[i - 1][0])},
-               "next": i + 1 < len(course) and {"href": f"{course[i + 1][0]}.html",
-                                                "label": lesson_title(notebooks.read(course[i + 1][1]), course[i + 1][0])}}
+        nav = {"index": "../index.html", "extra": extra, "prev": neighbour(i - 1), "next": neighbour(i + 1)}
         page = out_dir / "lessons" / f"{name}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
         notebooks.write_if_changed(page, _export(exporter, for_presenting(nb, fold_notes=True), name,
