@@ -3,25 +3,35 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# `make lab PORT=9000 NO_BROWSER=1`, `make voila LESSON=05 PORT=9001`: a port of your choice, no browser window.
+PORT ?=
+NO_BROWSER ?=
+SERVE_ARGS = $(if $(PORT),--port $(PORT))
 
 .PHONY: lab test setup bench execute release slides site voila clean
 
+# Programs run from .venv/bin by path: nothing needs the environment activated or on PATH.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[present]"
+	touch $@
+
+# The test tools on top (pytest, hypothesis, playwright). PyTorch stays optional: `.venv/bin/pip install
+# torch==2.13.0` adds the comparisons with it (.ci/run does).
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[test]"
-	-$(PY) -m pip install --quiet "torch==2.13.0" || echo "PyTorch not installed: comparisons with it will be skipped."
 	touch $@
 
 setup: $(VENV)/.installed
 
 lab: setup
-	$(VENV)/bin/dlteach lab
+	$(VENV)/bin/dlteach lab $(SERVE_ARGS) $(if $(NO_BROWSER),--no-browser)
 
-test: setup
+test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: $(VENV)/.installed-test
 	$(PY) -m bench
 
 # `make execute` re-runs lessons/ and solutions/ in place; `make release` regenerates exercises/ from solutions/.
@@ -41,7 +51,7 @@ site: setup
 
 LESSON ?= 00
 voila: setup
-	$(VENV)/bin/dlteach voila $(LESSON)
+	$(VENV)/bin/dlteach voila $(LESSON) $(SERVE_ARGS)
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache .hypothesis

@@ -2,8 +2,6 @@
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,19 +19,22 @@ def course_root(start=None):
 
 
 def cmd_lab(args):
+    from dlteach.course import serve
     root = course_root()
-    jupyter = shutil.which("jupyter-lab") or shutil.which("jupyter")
-    if jupyter is None:
-        raise SystemExit("dlteach lab: JupyterLab is not installed here; run `make lab` or `pip install -e .`")
-    cmd = [jupyter] if jupyter.endswith("jupyter-lab") else [jupyter, "lab"]
-    cmd += [f"--ServerApp.root_dir={root}", "--ip", args.ip, "--port", str(args.port)]
+    cmd = serve.module_command("jupyterlab", command="lab")
+    cmd += [f"--ServerApp.root_dir={root}", "--ip", args.ip, "--port", str(args.port),
+            # Offline: no news feed and no update check reaching for the internet.
+            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if args.no_browser:
         cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")      # containers and cloud machines often run as root; Jupyter refuses by default
     target = "lessons/00_welcome.ipynb" if (root / "lessons" / "00_welcome.ipynb").exists() else ""
     if target:
         cmd.append(f"--LabApp.default_url=/lab/tree/{target}")
-    print("dlteach lab:", " ".join(cmd), flush=True)
-    return subprocess.call(cmd, env=os.environ.copy())
+    print(f"dlteach lab: starting JupyterLab on {args.ip}, port {args.port} (or the next free one); "
+          "open the URL it prints below. Ctrl-C stops it and its kernels.", flush=True)
+    return serve.run(cmd, name="dlteach lab", env=os.environ.copy())
 
 
 def build_parser():

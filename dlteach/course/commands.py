@@ -1,7 +1,6 @@
 """The instructor and presenter subcommands of `dlteach`: execute, release, grade, slides, site."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -111,7 +110,7 @@ def cmd_voila(args):
     import os
     import tempfile
 
-    from dlteach.course import notebooks, present
+    from dlteach.course import notebooks, present, serve
     root = notebooks.course_root()
     try:
         (lesson,) = resolve_lessons([args.lesson], root)
@@ -122,14 +121,11 @@ def cmd_voila(args):
         try:
             argv, env = present.voila_command(lesson, port=args.port, template_root=folder)
         except (ImportError, ValueError) as exc:
-            print(f"dlteach voila: {exc}; install it with `pip install voila`", file=sys.stderr)
+            print(f"dlteach voila: {exc}; install it with `make setup` or `pip install voila`", file=sys.stderr)
             return 1
         print(f"dlteach voila: serving {lesson.relative_to(root)} at http://127.0.0.1:{args.port}/ (Ctrl-C stops it)",
               flush=True)
-        try:
-            return subprocess.call(argv, env={**os.environ, **env}, cwd=lesson.parent)
-        except KeyboardInterrupt:
-            return 0
+        return serve.run(argv, name="dlteach voila", env={**os.environ, **env}, cwd=lesson.parent)
 
 
 def cmd_execute(args):

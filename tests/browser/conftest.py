@@ -102,6 +102,23 @@ def images_js(selector):
 }""" % json.dumps(selector)
 
 
+# The visible notebook's toolbar: its kernel's name, and its status ("idle", "busy", ...).
+KERNEL_READY_JS = """() => {
+    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+    if (!panel) return false;
+    const name = panel.querySelector('.jp-Toolbar-kernelName');
+    const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+    return Boolean(name && status && name.textContent.trim()
+                   && !/No Kernel/.test(name.textContent) && status.dataset.status === 'idle');
+}"""
+
+# Prompts of the non-empty code cells: "[*]:" queued or running, "[3]:" done, "[ ]:" never run
+# (Lab leaves an empty cell's prompt blank even when it "runs" it).
+PROMPTS_JS = """() => [...document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')]
+    .filter(cell => (cell.querySelector('.jp-InputArea-editor') || cell).textContent.trim())
+    .map(cell => cell.querySelector('.jp-InputPrompt').textContent.trim())"""
+
 SETTLE_TIMEOUT_S = 60
 SETTLE_POLL_S = 0.3
 SETTLE_STABLE_POLLS = 4       # interact redraws once per intermediate value: wait until it stops

@@ -10,30 +10,13 @@ conftest.py).
 import time
 
 import pytest
-from conftest import SETTLE_POLL_S, images_js, wait_until_images_settle
+from conftest import KERNEL_READY_JS, PROMPTS_JS, SETTLE_POLL_S, images_js, wait_until_images_settle
 
 pytestmark = pytest.mark.browser
 
 RUN_ALL_TIMEOUT_S = 180       # a lesson runs in under 20 s; a shared 2-core machine may be slower
 SLIDERS_TO_TRY = 3
 KEY_PRESSES = 4
-
-# The visible notebook's toolbar: its kernel's name, and its status ("idle", "busy", ...).
-KERNEL_READY_JS = """() => {
-    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-    if (!panel) return false;
-    const name = panel.querySelector('.jp-Toolbar-kernelName');
-    const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-    return Boolean(name && status && name.textContent.trim()
-                   && !/No Kernel/.test(name.textContent) && status.dataset.status === 'idle');
-}"""
-
-# Prompts of the non-empty code cells: "[*]:" queued or running, "[3]:" done, "[ ]:" never run
-# (Lab leaves an empty cell's prompt blank even when it "runs" it).
-PROMPTS_JS = """() => [...document.querySelectorAll(
-    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')]
-    .filter(cell => (cell.querySelector('.jp-InputArea-editor') || cell).textContent.trim())
-    .map(cell => cell.querySelector('.jp-InputPrompt').textContent.trim())"""
 
 # Errors as the notebook model holds them (exact), from the app JupyterLab exposes to tests.
 MODEL_ERRORS_JS = """() => {
