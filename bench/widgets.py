@@ -35,7 +35,7 @@ def widget_modules():
 
     found = []
     for info in sorted(pkgutil.iter_modules(dlteach.widgets.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+        if info.name.startswith("_") or info.name in dlteach.widgets.SHARED:
             continue
         name = f"dlteach.widgets.{info.name}"
         try:

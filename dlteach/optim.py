@@ -28,7 +28,7 @@ def sgd_update(w, g, v, *, lr, momentum=0.0, nesterov=False):
     """v <- mu v - eta g;  w <- w + v (heavy ball), or w <- w + mu v - eta g (Nesterov).
 
     Updates w and v in place (v is unused when momentum is 0). Shapes: w, g, v alike.
-    With lr = 0 nothing moves: v decays but w stays.
+    With lr = 0 a point at rest stays; a velocity v still carries w on (by mu v, or mu^2 v for Nesterov).
     """
     if momentum:
         v *= momentum
@@ -39,6 +39,16 @@ def sgd_update(w, g, v, *, lr, momentum=0.0, nesterov=False):
             w += v
     else:
         w -= lr * g
+    return w
+
+
+def adagrad_update(w, g, r, *, lr, eps=1e-8):
+    """r <- r + g^2;  w <- w - eta g / (sqrt(r) + eps): each coordinate's step shrinks with its history.
+
+    Updates w and r in place. Shapes: w, g, r alike.
+    """
+    r += g * g
+    w -= lr * g / (np.sqrt(r) + eps)
     return w
 
 

@@ -16,7 +16,14 @@ def skip_slow_imports():
 
 
 def register(sub):
-    """Add execute, release and grade to the `dlteach` argparse subparsers object."""
+    """Add lab, execute, release, grade, slides, site and voila to the `dlteach` argparse subparsers object."""
+    lab = sub.add_parser("lab", help="open the course in JupyterLab, starting at lessons/00_welcome.ipynb")
+    lab.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    lab.add_argument("--port", type=int, default=8888,
+                     help="port (default 8888; when it is taken, JupyterLab takes the next free one)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    lab.set_defaults(func=cmd_lab)
+
     ex = sub.add_parser("execute", help="re-run lessons and solutions in place, storing outputs reproducibly")
     ex.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
                     help="notebooks to run (default: every notebook in lessons/ and solutions/)")
@@ -53,6 +60,27 @@ def register(sub):
     vo.add_argument("lesson", metavar="LESSON", help="a lesson's path, name or number, e.g. 05")
     vo.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
     vo.set_defaults(func=cmd_voila)
+
+
+def cmd_lab(args):
+    import os
+
+    from dlteach.course import notebooks, serve
+    root = notebooks.course_root()
+    cmd = serve.module_command("jupyterlab", command="lab")
+    cmd += [f"--ServerApp.root_dir={root}", "--ip", args.ip, "--port", str(args.port),
+            # Offline: no news feed and no update check reaching for the internet.
+            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")      # containers and cloud machines often run as root; Jupyter refuses by default
+    target = "lessons/00_welcome.ipynb" if (root / "lessons" / "00_welcome.ipynb").exists() else ""
+    if target:
+        cmd.append(f"--LabApp.default_url=/lab/tree/{target}")
+    print(f"dlteach lab: starting JupyterLab on {args.ip}, port {args.port} (or the next free one); "
+          "open the URL it prints below. Ctrl-C stops it and its kernels.", flush=True)
+    return serve.run(cmd, name="dlteach lab", env=os.environ.copy())
 
 
 def resolve_lessons(names, root):

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import nbformat
 
-from dlteach.cli import course_root
-
 __all__ = ["course_root", "course_notebooks", "read", "to_bytes", "write_if_changed", "sanitize_rules",
            "canonicalize", "graded", "problems", "stale_outputs", "MAX_IMAGE_BYTES", "SANITIZE_FILE"]
 
@@ -26,6 +24,18 @@ SKIP_TAG = "skip-execution"              # nbclient leaves such cells unexecuted
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime")
+
+
+def course_root(start=None):
+    """Return the folder holding lessons/ (the repository), searching upwards from start or the cwd."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "lessons").is_dir():
+            return folder
+    package_repo = Path(__file__).resolve().parents[2]
+    if (package_repo / "lessons").is_dir():
+        return package_repo
+    raise SystemExit("dlteach: no lessons/ folder found here or above; run this from the course repository")
 
 
 def course_notebooks(root, folders=NOTEBOOK_FOLDERS):

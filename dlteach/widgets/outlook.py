@@ -3,7 +3,7 @@
 Each widget owns one matplotlib Figure, laid out and drawn once. A slider move updates only the
 moving artists (a marker, a few small images, a scatter's positions) and blits them over the saved
 background, then hands a PNG to an ipywidgets.Image. The numbers come from the pure functions in
-dlteach.autoencoder, which the tests call; decoder_map_figure and replay_grid draw the lesson's
+dlteach.experiments.outlook, which the tests call; decoder_map_figure and replay_grid draw the lesson's
 static fallbacks. ipywidgets is imported only when a widget is shown.
 """
 
@@ -13,15 +13,15 @@ import functools
 import numpy as np
 from matplotlib import pyplot as plt
 
-from dlteach import autoencoder as ae
+from dlteach.experiments import outlook as ae
+
 # Lesson 04's blitting and live figure: one way to redraw only what a slider moves.
-from dlteach.widgets.softmax import _Blitter, _live_figure, _live_view
+from dlteach.widgets import live
 
 __all__ = ["CLASS_COLORS", "digit_examples", "code_range", "draw_codes", "CodeExplorer", "TrainingReplay",
            "code_explorer", "training_replay", "decoder_map_figure", "replay_grid", "BENCH_CASES"]
 
 CLASS_COLORS = plt.get_cmap("tab10").colors          # one colour per digit class 0..9
-DPI = 80
 IMAGE_CMAP = "gray_r"                                 # ink is dark, as in viz.plot_images
 SIDE = 8                                              # the digits are 8 x 8
 
@@ -109,7 +109,7 @@ class CodeExplorer:
         self.Z = ae.encode(model, X)                                      # (N, 2)
         self.spacing = ae.code_spacing(self.Z)
         self.range = code_range(self.Z)
-        self.fig = _live_figure((9.0, 3.5))
+        self.fig = live.live_figure((9.0, 3.5))
         grid = self.fig.add_gridspec(2, 3, width_ratios=(2.2, 1, 1))
         ax_codes = self.fig.add_subplot(grid[:, 0])
         draw_codes(ax_codes, self.Z, self.y)
@@ -121,7 +121,7 @@ class CodeExplorer:
         self.decoded = _show_image(self.fig.add_subplot(grid[:, 1]), blank, "dec(z): the decoder's digit")
         self.nearest = _show_image(self.fig.add_subplot(grid[:, 2]), blank, "the training digit\nwith the nearest code")
         self.caption = ""
-        self.live = _Blitter(self.fig, [self.ring, self.cross, self.decoded, self.nearest])
+        self.live = live.Blitter(self.fig, [self.ring, self.cross, self.decoded, self.nearest])
 
     def update(self, z1=0.0, z2=0.0):
         """Move the marker to (z1, z2), decode it, find its nearest code; return the PNG."""
@@ -159,7 +159,7 @@ class TrainingReplay:
         for epoch in self.epochs:      # ~2 ms each: the curve is drawn once, in the background
             history.load(epoch, self.model)
             self.errors.append(ae.reconstruction_error(self.model, X_eval))
-        self.fig = _live_figure((9.0, 3.3))
+        self.fig = live.live_figure((9.0, 3.3))
         ax_codes, ax_digits, ax_error = self.fig.subplots(1, 3, width_ratios=(1.1, 1.1, 1.2))
         self.scatter = draw_codes(ax_codes, np.zeros((len(X_eval), 2)), self.y_eval, size=5, numbers=False)
         ax_codes.set(xlim=(-self.LIMIT, self.LIMIT), ylim=(-self.LIMIT, self.LIMIT), aspect="equal",
@@ -180,7 +180,7 @@ class TrainingReplay:
         ax_error.grid(alpha=0.3)
         (self.marker,) = ax_error.plot([], [], "o", color="C3", ms=7)
         self.caption = ""
-        self.live = _Blitter(self.fig, [self.scatter, self.digits, self.marker])
+        self.live = live.Blitter(self.fig, [self.scatter, self.digits, self.marker])
 
     def update(self, epoch=0):
         """Show the model after `epoch` epochs (the nearest kept epoch at or below it); return the PNG."""
@@ -195,14 +195,6 @@ class TrainingReplay:
         return self.live.png()
 
 
-def _show(explorer, controls, extra=()):
-    """The controls above an Image of the explorer's figure and its caption; any change redraws."""
-    import ipywidgets as widgets
-
-    image, caption, _ = _live_view(explorer, controls)
-    return widgets.VBox([widgets.HBox([*extra, *controls.values()]), image, caption])
-
-
 def code_explorer(model, X, y, z=(0.0, 0.0)):
     """The live widget: two sliders place z on the code plane; see dec(z) and the nearest real digit."""
     import ipywidgets as widgets
@@ -214,7 +206,7 @@ def code_explorer(model, X, y, z=(0.0, 0.0)):
         controls[name] = widgets.FloatSlider(value=float(np.clip(value, lo, hi)), min=lo, max=hi, step=0.1,
                                              description=name, style=style, readout_format=".1f",
                                              continuous_update=True)
-    return _show(explorer, controls)
+    return live.show(explorer, controls, rows=[list(controls.values())])[0]
 
 
 def training_replay(model, history, X_show, X_eval, y_eval, *, X_ref=None, y_ref=None, baselines=None, epoch=0):
@@ -226,7 +218,7 @@ def training_replay(model, history, X_show, X_eval, y_eval, *, X_ref=None, y_ref
                                style={"description_width": "3.5em"}, continuous_update=True)
     play = widgets.Play(value=epoch, min=0, max=replay.epochs[-1], step=1, interval=150, description="play")
     widgets.jslink((play, "value"), (slider, "value"))
-    return _show(replay, {"epoch": slider}, extra=(play,))
+    return live.show(replay, {"epoch": slider}, rows=[[play, slider]])[0]
 
 
 def decoder_map_figure(model, X, y, n=9, fig=None):
@@ -239,7 +231,7 @@ def decoder_map_figure(model, X, y, n=9, fig=None):
     z1, z2 = np.linspace(a, b, n), np.linspace(c, d, n)
     images = ae.decoder_map(model, z1, z2)[::-1]          # (n, n, D), top row = largest z2
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 4.3), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 4.3), dpi=live.DPI, layout="constrained")
     ax_codes, ax_map = fig.subplots(1, 2)
     draw_codes(ax_codes, Z, y)
     g1, g2 = np.meshgrid(z1, z2)
@@ -259,7 +251,7 @@ def replay_grid(model, history, epochs, X_show, X_eval, y_eval, fig=None):
     model = copy.deepcopy(model)
     views = {e: ae.replay_view(model, history, e, X_show, X_eval, y_eval) for e in epochs}
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 1.9 + 0.55 * (len(epochs) + 1) + 0.4), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 1.9 + 0.55 * (len(epochs) + 1) + 0.4), dpi=live.DPI, layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=(1.9, 0.55 * (len(epochs) + 1) + 0.4))
     for ax, (e, view) in zip(top.subplots(1, len(epochs)), views.items()):
         draw_codes(ax, np.clip(view["codes"], -3.5, 3.5), y_eval, size=3, numbers=False)

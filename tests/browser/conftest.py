@@ -126,7 +126,8 @@ SETTLE_STABLE_POLLS = 4       # interact redraws once per intermediate value: wa
 
 def wait_until_images_settle(page, script, *, idle=lambda: True, what="the images were still changing"):
     """Poll the digests that `script` (images_js) returns until they and idle() hold for a few polls;
-    return the digests, or fail the test after SETTLE_TIMEOUT_S."""
+    return the digests, or fail the test after SETTLE_TIMEOUT_S. Every image must be readable: a redraw
+    could not be told from an image whose bytes the page could not fetch."""
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     previous, stable = None, 0
     while time.monotonic() < deadline:
@@ -134,6 +135,8 @@ def wait_until_images_settle(page, script, *, idle=lambda: True, what="the image
         images = page.evaluate(script)
         stable = stable + 1 if images == previous and idle() else 0
         if stable >= SETTLE_STABLE_POLLS:
+            unreadable = [digest for digest in images if digest.startswith("unreadable")]
+            assert not unreadable, f"{len(unreadable)} of {len(images)} images could not be read: {unreadable[:3]}"
             return images
         previous = images
     pytest.fail(f"{what} after {SETTLE_TIMEOUT_S} s")

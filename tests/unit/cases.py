@@ -20,6 +20,14 @@ def distinct(x):
     return flat * 0.01 + x * 1e-3
 
 
+def tied_windows(x, K, stride):
+    """The fraction of MaxPool2d's K x K windows (at this stride) whose maximum occurs more than once.
+    Shapes: x (N, C, H, W) -> float."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, (K, K), axis=(2, 3))[:, :, ::stride, ::stride]
+    maxima = (windows == windows.max(axis=(-2, -1), keepdims=True)).sum(axis=(-2, -1))   # (N, C, Ho, Wo)
+    return float((maxima > 1).mean())
+
+
 class FixedMaskDropout(layers.Dropout):
     """Dropout whose mask is the same on every forward, so that finite differences see one function."""
 

@@ -54,26 +54,51 @@ def test_forward_never_mutates_its_input(name, seed):
     assert np.array_equal(x, before)
 
 
+# The registry's Dropout draws the same mask on every forward (finite differences need one function),
+# so it would be deterministic in training too: this test takes the library's own.
+RANDOM_IN_TRAINING = {"Dropout": lambda rng: layers.Dropout(0.3, rng=rng)}
+
+
 @SETTINGS
 @given(st.sampled_from(sorted(LAYER_CASES)), st.integers(0, 2 ** 32 - 1))
 def test_eval_mode_is_deterministic(name, seed):
     rng = np.random.default_rng(seed)
     make_layer, make_input = LAYER_CASES[name]
-    layer, x = make_layer(rng), make_input(rng)
+    layer, x = RANDOM_IN_TRAINING.get(name, make_layer)(rng), make_input(rng)
     layer.eval()
     assert np.array_equal(layer.forward(x), layer.forward(x))
+
+
+def test_the_random_layers_are_random_in_training():
+    """Else test_eval_mode_is_deterministic could not tell eval mode from training mode."""
+    rng = np.random.default_rng(0)
+    for name, make_layer in RANDOM_IN_TRAINING.items():
+        layer, x = make_layer(rng), LAYER_CASES[name][1](rng)
+        assert not np.array_equal(layer.forward(x), layer.forward(x)), name
 
 
 @SETTINGS
 @given(arrays(np.float64, st.tuples(sizes, sizes), elements=finite),
        arrays(np.float64, st.tuples(sizes, sizes), elements=finite),
+       arrays(np.float64, st.tuples(sizes, sizes), elements=finite),
        st.floats(0, 0.99), st.booleans())
-def test_lr_zero_changes_nothing(w, g, momentum, nesterov):
-    g = np.resize(g, w.shape)
-    v = np.zeros_like(w)
-    before = w.copy()
-    optim.sgd_update(w, g, v, lr=0.0, momentum=momentum, nesterov=nesterov and momentum > 0)
-    assert np.array_equal(w, before)
+def test_lr_zero_changes_nothing_but_the_coasting_on_the_velocity(w, g, v, momentum, nesterov):
+    """With lr = 0 the gradient has no say. From rest nothing moves; with a velocity, v decays to mu v and
+    carries w along: by the new v (heavy ball), or by mu times it (Nesterov's look-ahead)."""
+    g, v = np.resize(g, w.shape), np.resize(v, w.shape)
+    nesterov = nesterov and momentum > 0
+    w_rest, v_rest = w.copy(), np.zeros_like(w)
+    optim.sgd_update(w_rest, g, v_rest, lr=0.0, momentum=momentum, nesterov=nesterov)
+    assert np.array_equal(w_rest, w) and not v_rest.any()
+    w_moving, v_moving = w.copy(), v.copy()
+    optim.sgd_update(w_moving, g, v_moving, lr=0.0, momentum=momentum, nesterov=nesterov)
+    if momentum:
+        coast = momentum * v                                      # v <- mu v - 0 g
+        np.testing.assert_allclose(v_moving, coast, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(w_moving, w + (momentum * coast if nesterov else coast), rtol=1e-12,
+                                   atol=1e-12)
+    else:
+        assert np.array_equal(w_moving, w)
 
 
 @SETTINGS

@@ -5,7 +5,7 @@ import pytest
 
 from dlteach import layers, losses, optim
 
-from cases import LAYER_CASES, LOSS_CASES, layer_class_names
+from cases import LAYER_CASES, LOSS_CASES, layer_class_names, tied_windows
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch==2.13.0 to compare")
 torch.set_default_dtype(torch.float64)
@@ -81,6 +81,23 @@ def test_layer_matches_torch(name):
     for key, g in torch_grads(module).items():
         np.testing.assert_allclose(layer.grads[key], g.numpy(), rtol=1e-9, atol=TOL,
                                    err_msg=f"{name} grad of {key}: dlteach vs torch")
+
+
+@pytest.mark.parametrize("K, stride", [(2, 2), (3, 2), (2, 1)])
+def test_maxpool_breaks_ties_as_torch_does(K, stride):
+    """Both send a tied window's gradient to its first maximum; the registry's inputs have no ties."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, size=(2, 3, 8, 7)).astype(np.float64)    # three values: many windows tie
+    assert tied_windows(x, K, stride) > 0.4
+    pool = layers.MaxPool2d(K, stride)
+    out = pool.forward(x)
+    dout = rng.standard_normal(out.shape)
+    xt = t(x, grad=True)
+    out_t = nn.MaxPool2d(K, stride)(xt)
+    out_t.backward(t(dout))
+    np.testing.assert_array_equal(out, out_t.detach().numpy())
+    np.testing.assert_allclose(pool.backward(dout), xt.grad.numpy(), rtol=1e-12, atol=1e-15,
+                               err_msg=f"MaxPool2d({K}, stride={stride}) d(input) at ties: dlteach vs torch")
 
 
 def test_dropout_matches_torch_in_eval_and_scales_in_training():

@@ -14,7 +14,7 @@ import pytest
 import dlteach.widgets
 
 MODULES = sorted(f"dlteach.widgets.{m.name}" for m in pkgutil.iter_modules(dlteach.widgets.__path__)
-                 if not m.name.startswith("_"))
+                 if not m.name.startswith("_") and m.name not in dlteach.widgets.SHARED)
 
 
 @pytest.mark.parametrize("module_name", MODULES)

@@ -10,7 +10,7 @@ Per-example quantities are not averaged; slide_network averages over the batch l
 import numpy as np
 
 from dlteach._checks import float_array
-from dlteach.functional import log_softmax, softmax, one_hot
+from dlteach.functional import log_softmax, one_hot, softmax
 from dlteach.gradcheck import numerical_gradient
 
 __all__ = ["softmax_jacobian", "cross_entropy", "cross_entropy_grad", "grad_through_jacobian",

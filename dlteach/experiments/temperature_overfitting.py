@@ -1,24 +1,101 @@
-"""Overfitting in one picture: a one-hidden-layer tanh network fitting a few noisy points of sin(pi x),
-for a grid of capacities (hidden units), training-set sizes and L2 weight decays lambda (lesson 06).
+"""Lesson 06's experiments: temperature, overfitting and adversarial examples.
 
-The objective is J(w) = L(y, nn(x, w)) + lambda/2 ||w||^2 with L = (1/2N) sum_n (nn(x_n) - y_n)^2
-(losses.mse), trained by full-batch gradient descent with momentum, exactly as
-optim.SGD(weight_decay=lambda) does it (every parameter decays, biases included). `train_grid`
-trains every network of the grid at once (all networks of one width side by side in one array),
-so a whole grid costs a few seconds and a widget only looks results up. `grid_network` +
-optim.SGD is the same computation with the library's layers, one network at a time; the tests
-and the lesson check that the two agree. Early stopping: `EarlyStopping`, a callback for
-train.fit that keeps the best weights, and `early_stop_step` on a recorded curve.
+Temperature: the probabilities softmax(h / T), their entropy, and how big the cross-entropy gradient
+(softmax(h / T) - y) / T is, as T moves.
+
+Overfitting in one picture: a one-hidden-layer tanh network fitting a few noisy points of sin(pi x), for
+a grid of capacities (hidden units), training-set sizes and L2 weight decays lambda. The objective is
+J(w) = L(y, nn(x, w)) + lambda/2 ||w||^2 with L = (1/2N) sum_n (nn(x_n) - y_n)^2 (losses.mse), trained by
+full-batch gradient descent with momentum, exactly as optim.SGD(weight_decay=lambda) does it (every
+parameter decays, biases included). `train_grid` trains every network of the grid at once (all networks
+of one width side by side in one array), so a whole grid costs a few seconds and a widget only looks
+results up. `grid_network` + optim.SGD is the same computation with the library's layers, one network
+at a time; the tests and the lesson check that the two agree. Early stopping: `EarlyStopping`, a
+callback for train.fit that keeps the best weights, and `early_stop_step` on a recorded curve.
+
+Adversarial examples by the fast gradient sign method (Goodfellow, Shlens and Szegedy, 2015):
+x_adv = clip(x + eps sign(dL/dx), 0, 1), on a small digits classifier. backward already computes
+dL/dx on its way to the weights: training ignores it, an attacker uses it.
+
+Pure functions on arrays and trained dlteach models: the widgets draw what they return, the tests call them.
 """
 
 import numpy as np
 
-from dlteach import data, layers
+from dlteach import data, functional, layers, losses, optim, train
 from dlteach._checks import float_array, positive, require_rng
 
-__all__ = ["TARGET", "NOISE", "INIT_SCALE", "OUTPUT_SCALE", "make_network", "noisy_points", "training_points",
-           "weight_penalty", "penalized_mse", "grid_network", "train_grid", "grid_view", "capacity_curve",
-           "early_stop_step", "EarlyStopping"]
+__all__ = ["tempered_softmax", "entropy", "tempered_grad", "temperature_view", "temperature_sweep", "TARGET", "NOISE", "INIT_SCALE", "OUTPUT_SCALE", "make_network", "noisy_points", "training_points", "weight_penalty", "penalized_mse", "grid_network", "train_grid", "grid_view", "capacity_curve", "early_stop_step", "EarlyStopping", "train_digits_classifier", "input_gradient", "fgsm", "fgsm_view", "smallest_flip_eps", "accuracy_under_attack", "accuracy_under_noise"]
+
+
+def tempered_softmax(h, T):
+    """a = softmax(h / T): T > 1 flattens the probabilities, T < 1 sharpens them.
+
+    Shapes: h (..., C) -> a (..., C), each row summing to 1.
+    """
+    h = float_array(h, "tempered_softmax", "h")
+    positive(T, "tempered_softmax", "T")
+    return functional.softmax(h / T)
+
+
+def entropy(a):
+    """H(a) = -sum_j a_j log a_j in nats, with 0 log 0 = 0; from 0 (one-hot) to log C (uniform).
+
+    Shapes: a (..., C) probability rows -> (...,).
+    """
+    a = float_array(a, "entropy", "a")
+    if a.min() < 0:
+        raise ValueError(f"entropy: argument 'a' holds {a.min():.3g}; expected probabilities >= 0")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(a > 0, a * np.log(a), 0.0)     # a -> 0 contributes a log a -> 0
+    return -terms.sum(axis=-1)
+
+
+def tempered_grad(h, true_class, T):
+    """dL/dh = (softmax(h / T) - y) / T for L = -log softmax(h / T)_y: the chain rule's extra 1/T.
+
+    Shapes: h (C,), true_class an int -> (C,).
+    """
+    h = float_array(h, "tempered_grad", "h", ndim=1)
+    C = h.shape[0]
+    if isinstance(true_class, bool) or not isinstance(true_class, (int, np.integer)) or not 0 <= true_class < C:
+        raise ValueError(f"tempered_grad: argument 'true_class' is {true_class!r}; expected an int in [0, {C})")
+    g = tempered_softmax(h, T)
+    g[true_class] -= 1
+    return g / T
+
+
+def temperature_view(h, T, true_class):
+    """Everything the temperature widget shows for one T.
+
+    Returns {"a": softmax(h/T), "entropy": H(a), "peak": max a, "grad": (a - y)/T, "grad_norm": ||grad||,
+    "worst_grad_norm": max over labels y of ||(a - y)/T||, reached by the least likely class}.
+    Shapes: h (C,) -> a, grad (C,); the rest floats.
+    """
+    a = tempered_softmax(float_array(h, "temperature_view", "h", ndim=1), T)
+    grad = tempered_grad(h, true_class, T)
+    # ||a - e_y||^2 = sum a^2 - 2 a_y + 1 is largest for the smallest a_y.
+    worst = np.sqrt(max(float(a @ a) - 2 * float(a.min()) + 1, 0.0)) / T
+    return {"a": a, "entropy": float(entropy(a)), "peak": float(a.max()), "grad": grad,
+            "grad_norm": float(np.linalg.norm(grad)), "worst_grad_norm": float(worst)}
+
+
+def temperature_sweep(h, temperatures, true_class):
+    """The entropy, the peak probability and the gradient sizes of temperature_view along many T.
+
+    Shapes: h (C,), temperatures (K,) -> dict of (K,) arrays, plus "a" (K, C).
+    """
+    temperatures = float_array(temperatures, "temperature_sweep", "temperatures", ndim=1)
+    if temperatures.min() <= 0:
+        raise ValueError(f"temperature_sweep: argument 'temperatures' holds {temperatures.min():g}; "
+                         "expected every T > 0")
+    views = [temperature_view(h, float(T), true_class) for T in temperatures]
+    out = {key: np.array([v[key] for v in views])
+           for key in ("entropy", "peak", "grad_norm", "worst_grad_norm")}
+    out["a"] = np.stack([v["a"] for v in views])          # (K, C)
+    out["T"] = temperatures
+    return out
+
 
 TARGET = "sin"          # data.target_function(TARGET) is the function the points come from
 NOISE = 0.25            # standard deviation of the noise on every y
@@ -295,3 +372,123 @@ class EarlyStopping:
         for name, p, _ in self.model.parameters():
             p[...] = self.best[name]
         return self.model
+
+
+def train_digits_classifier(*, hidden=64, epochs=20, seed=0, progress=False):
+    """An MLP 64 -> hidden -> ReLU -> ... -> 10 trained with Adam on the 8x8 digits (pixels scaled to [0, 1]).
+
+    hidden: the width of the one hidden layer, or a tuple of widths, one per hidden layer. The same
+    seed gives the same train/test split (drawn first) whatever the architecture.
+    Returns {"model", "X_train", "y_train", "X_test", "y_test", "history", "test_acc"}.
+    Shapes: X_* (N, 64) in [0, 1], y_* (N,) labels 0..9.
+    """
+    widths = (hidden,) if not isinstance(hidden, (tuple, list)) else tuple(hidden)
+    widths = [positive(h, "train_digits_classifier", "hidden", integer=True) for h in widths]
+    if not widths:
+        raise ValueError("train_digits_classifier: argument 'hidden' is empty; expected a width or a tuple of widths")
+    rng = np.random.default_rng(seed)
+    X, y = data.load_digits(layout="flat", scale=True)                      # (1797, 64), (1797,)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, rng=rng)
+    stack = []
+    for d_in, d_out in zip([64] + widths[:-1], widths):
+        stack += [layers.Linear(d_in, d_out, rng=rng), layers.ReLU()]
+    model = layers.Sequential(*stack, layers.Linear(widths[-1], 10, rng=rng))
+    history = train.fit(model, losses.softmax_cross_entropy, optim.Adam(model, lr=3e-3), (X_train, y_train),
+                        epochs, batch_size=64, val_data=(X_test, y_test), rng=rng, progress=progress)
+    return {"model": model, "X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test,
+            "history": history, "test_acc": history["val_acc"][-1]}
+
+
+def _labels(y, N, where):
+    y = np.atleast_1d(np.asarray(y))
+    if y.dtype.kind not in "iu" or y.shape != (N,):
+        raise ValueError(f"{where}: argument 'y' has dtype {y.dtype} and shape {y.shape}; "
+                         f"expected {N} integer labels")
+    return y
+
+
+def input_gradient(model, X, y):
+    """dL/dX for L = -log softmax(model(x_n))_{y_n} of each example on its own (not averaged).
+
+    Runs forward and backward in eval mode (the model's weight gradients are overwritten).
+    Shapes: X (N, D), y (N,) -> (N, D).
+    """
+    X = float_array(X, "input_gradient", "X", ndim=2)
+    y = _labels(y, len(X), "input_gradient")
+    was_training = model.training
+    model.eval()
+    try:
+        _, dlogits = losses.softmax_cross_entropy(model(X), y)
+        return model.backward(dlogits * len(X))     # undo the batch mean: one example's own gradient
+    finally:
+        if was_training:
+            model.train()
+
+
+def fgsm(model, X, y, eps, *, low=0.0, high=1.0):
+    """x_adv = clip(x + eps sign(dL/dx), low, high): every pixel moves by eps in the direction that raises L.
+
+    Shapes: X (N, D), y (N,) -> (N, D).
+    """
+    positive(eps, "fgsm", "eps", allow_zero=True)
+    return np.clip(X + eps * np.sign(input_gradient(model, X, y)), low, high)
+
+
+def _probs(model, X):
+    return functional.softmax(train.predict(model, X))
+
+
+def fgsm_view(model, x, label, eps):
+    """What the adversarial widget shows for one image and one eps.
+
+    Returns {"x", "x_adv", "delta" = x_adv - x, "p", "p_adv" (10,) probabilities, "pred", "pred_adv",
+    "flipped" (pred_adv differs from pred), "linf" = max |delta|}. Shapes: x (D,).
+    """
+    x = float_array(x, "fgsm_view", "x", ndim=1)
+    x_adv = fgsm(model, x[None, :], np.array([label]), eps)[0]             # (D,)
+    p, p_adv = _probs(model, np.stack([x, x_adv]))                         # (10,) each
+    delta = x_adv - x
+    return {"x": x, "x_adv": x_adv, "delta": delta, "p": p, "p_adv": p_adv, "pred": int(p.argmax()),
+            "pred_adv": int(p_adv.argmax()), "flipped": bool(p.argmax() != p_adv.argmax()),
+            "linf": float(np.abs(delta).max())}
+
+
+def smallest_flip_eps(model, x, label, epsilons):
+    """The first eps of the increasing list epsilons whose FGSM image changes the prediction, or None.
+
+    Shapes: x (D,), epsilons (K,).
+    """
+    epsilons = float_array(epsilons, "smallest_flip_eps", "epsilons", ndim=1)
+    if np.any(np.diff(epsilons) <= 0):
+        raise ValueError("smallest_flip_eps: argument 'epsilons' must be increasing")
+    x = float_array(x, "smallest_flip_eps", "x", ndim=1)
+    step = np.sign(input_gradient(model, x[None, :], np.array([label])))   # (1, D): the same for every eps
+    candidates = np.clip(x + epsilons[:, None] * step, 0.0, 1.0)           # (K, D)
+    preds = train.predict(model, np.vstack([x[None, :], candidates])).argmax(axis=1)
+    flips = np.flatnonzero(preds[1:] != preds[0])
+    return None if flips.size == 0 else float(epsilons[flips[0]])
+
+
+def accuracy_under_attack(model, X, y, epsilons):
+    """Test accuracy on FGSM images for each eps (eps = 0: the clean accuracy).
+
+    Shapes: X (N, D), y (N,), epsilons (K,) -> (K,).
+    """
+    epsilons = float_array(epsilons, "accuracy_under_attack", "epsilons", ndim=1)
+    step = np.sign(input_gradient(model, X, y))                            # (N, D)
+    return np.array([float(np.mean(train.predict(model, np.clip(X + e * step, 0.0, 1.0)).argmax(axis=1) == y))
+                     for e in epsilons])
+
+
+def accuracy_under_noise(model, X, y, epsilons, rng):
+    """Test accuracy on x + eps s, s a random sign per pixel (clipped to [0, 1]): FGSM's budget, no aim.
+
+    The same signs for every eps, drawn once from rng. Shapes: X (N, D), y (N,), epsilons (K,) -> (K,).
+    """
+    epsilons = float_array(epsilons, "accuracy_under_noise", "epsilons", ndim=1)
+    X = float_array(X, "accuracy_under_noise", "X", ndim=2)
+    y = _labels(y, len(X), "accuracy_under_noise")
+    require_rng(rng, "accuracy_under_noise")
+    signs = rng.choice([-1.0, 1.0], size=X.shape)                         # (N, D)
+    return np.array([float(np.mean(train.predict(model, np.clip(X + e * signs, 0.0, 1.0)).argmax(axis=1) == y))
+                     for e in epsilons])

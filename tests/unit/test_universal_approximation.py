@@ -4,7 +4,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from dlteach import approximation as A
+from dlteach.experiments import universal_approximation as A
 from dlteach.data import TARGETS, target_function
 
 matplotlib.use("Agg")
@@ -99,6 +99,10 @@ def test_fit_summary_error_falls_with_steepness_and_units():
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_error_curves_slopes(target):
+    """The rates hold where the nets are fine enough: from 16 cells on (the last 6 of 11 points), the fitted
+    slope is within 0.1 of the rate, a tenth of the gap between 1/n and 1/n^2. Over all points the few
+    cells of the first ones bend the line (wiggly's ReLU curve fits -1.63), so the reported slope is only
+    checked to be that least-squares fit."""
     curves = A.error_curves(target)
     expected = {"sin": (-1.0, -2.0), "abs": (-1.0, None), "step": (0.0, 0.0), "wiggly": (-1.0, -2.0)}[target]
     for kind, want in zip(("sigmoid", "relu"), expected):
@@ -107,7 +111,9 @@ def test_error_curves_slopes(target):
         if want is None:                        # |x| is piecewise linear with a knot at 0: exact
             assert np.isnan(slope) and np.all(errors < 1e-12)
         else:
-            assert slope == pytest.approx(want, abs=0.5)
+            assert slope == A.loglog_slope(units, errors)
+            tail = A.loglog_slope(units[5:], errors[5:])
+            assert tail == pytest.approx(want, abs=0.1), f"{kind}: slope {tail:.3f} from 16 cells on, expected {want}"
 
 
 @pytest.mark.parametrize("target", list(A.TARGETS_2D))
@@ -184,7 +190,7 @@ def test_shallow_net_checks_its_arguments():
 
 
 def test_views_render_pngs_for_every_bench_case():
-    from dlteach.widgets import approximation as W
+    from dlteach.widgets import universal_approximation as W
     for name, render, settings in W.BENCH_CASES:
         assert settings, name
         for kw in settings[:: max(1, len(settings) // 4)]:

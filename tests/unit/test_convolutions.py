@@ -1,9 +1,10 @@
-"""dlteach.convolution and its widgets: 1-D and 2-D convolution against numpy, naive loops, the
+"""dlteach.experiments.convolutions and its widgets: 1-D and 2-D convolution against numpy, naive loops, the
 explicit matrix, Conv2d and PyTorch; the talk's count; the pure functions behind lesson 07's
 widgets over a grid of slider settings."""
 
 import itertools
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -11,9 +12,9 @@ from cases import descendants
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlteach import convolution as cv
+from dlteach.experiments import convolutions as cv
 from dlteach import layers
-from dlteach.widgets import convolution as wc
+from dlteach.widgets import convolutions as wc
 
 
 def naive_correlate2d(x, k, stride, padding):
@@ -141,7 +142,7 @@ def test_correlate2d_against_torch():
     theirs = torch.nn.functional.conv2d(torch.from_numpy(x)[None], torch.from_numpy(k)[None], stride=2, padding=1)
     mine = cv.correlate2d(x, k, stride=2, padding=1)
     np.testing.assert_allclose(mine, theirs[0, 0].numpy(), rtol=1e-12, atol=1e-12,
-                               err_msg="mine (dlteach.convolution) vs theirs (torch conv2d)")
+                               err_msg="mine (dlteach.experiments.convolutions) vs theirs (torch conv2d)")
 
 
 @settings(max_examples=30, deadline=None)
@@ -287,7 +288,6 @@ def test_static_fallbacks_return_figures():
 
 
 def test_kernel_editor_ui_fills_the_numbers_and_redraws():
-    widgets = pytest.importorskip("ipywidgets")
     box = wc.kernel_editor(kernel="sobel x")
     image = descendants(box, widgets.Image)[0]
     preset = next(d for d in descendants(box, widgets.Dropdown) if d.description == "kernel")
@@ -301,7 +301,6 @@ def test_kernel_editor_ui_fills_the_numbers_and_redraws():
 
 
 def test_window_explorer_ui_keeps_the_pixel_slider_in_range():
-    widgets = pytest.importorskip("ipywidgets")
     box = wc.window_explorer(size=5, kernel_size=3, stride=1, padding=1)
     sliders = {s.description: s for s in descendants(box, widgets.IntSlider)}
     assert sliders["output pixel"].max == 24

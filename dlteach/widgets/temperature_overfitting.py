@@ -1,11 +1,8 @@
 """Lesson 06's widgets: the temperature explorer, the overfitting explorer and the FGSM explorer,
 with the static figures that stand in for them in a static render and on slides.
 
-Every number comes from a pure function (dlteach.temperature, dlteach.overfitting,
-dlteach.adversarial) that the tests call. Each live widget owns one Figure with fixed axes, drawn
-once; a slider move redraws only the artists that move over the saved background (lesson 04's
-_Blitter) and sends the PNG to an ipywidgets.Image. Numbers that change go in an HTML caption
-(text is slow to draw). ipywidgets is imported only when a widget is shown.
+Every number comes from a pure function in dlteach.experiments.temperature_overfitting that the tests
+call; each live widget is a live figure (dlteach.widgets.live: drawn once, then blitted).
 """
 
 import functools
@@ -13,16 +10,17 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dlteach import adversarial, data, overfitting, temperature
+from dlteach import data
+from dlteach.experiments import temperature_overfitting
+
 # Lesson 04's machinery: blitting over a frozen layout, and the controls in rows of two above the picture.
-from dlteach.widgets.softmax import _Blitter, _live_figure, _show
+from dlteach.widgets import live
 
 __all__ = ["LOGITS", "TEMPERATURES", "HIDDEN", "TRAIN_SIZES", "WEIGHT_DECAYS", "PATIENCE",
            "STEPS", "TemperatureExplorer", "OverfitExplorer", "AttackExplorer",
            "temperature_explorer", "overfit_explorer", "attack_explorer",
            "temperature_overview", "overfit_overview", "attack_overview", "shared_grid", "BENCH_CASES"]
 
-DPI = 80
 LOGITS = np.array([2.0, 1.0, 0.5, -0.5, -1.5])           # the temperature widget's five logits h
 TEMPERATURES = np.geomspace(0.05, 20.0, 121)              # the T axis of its curves
 HIDDEN = (2, 5, 20, 50)                                   # the overfitting grid: capacity ...
@@ -37,7 +35,7 @@ EPS_MAX = 0.3                                             # the FGSM slider's ra
 @functools.lru_cache(maxsize=1)
 def shared_grid():
     """The lesson's overfitting grid (a few seconds), trained once per kernel and shared by its figures."""
-    return overfitting.train_grid(HIDDEN, TRAIN_SIZES, WEIGHT_DECAYS, steps=STEPS, record_every=RECORD_EVERY)
+    return temperature_overfitting.train_grid(HIDDEN, TRAIN_SIZES, WEIGHT_DECAYS, steps=STEPS, record_every=RECORD_EVERY)
 
 
 def _temperature_axes(ax_p, ax_h, ax_g, sweep):
@@ -66,21 +64,21 @@ class TemperatureExplorer:
     gradient-size curves. update(T, true_class) returns the PNG; numbers go to self.caption."""
 
     def __init__(self):
-        self.fig = _live_figure((9.0, 2.9))
+        self.fig = live.live_figure((9.0, 2.9))
         self.ax_p, self.ax_h, self.ax_g = self.fig.subplots(1, 3)
         self.bars = self.ax_p.bar(range(len(LOGITS)), np.zeros(len(LOGITS)), color=PROB)
         self.ax_p.set_title("a = softmax(h / T)")
-        self.sweeps = {c: temperature.temperature_sweep(LOGITS, TEMPERATURES, c) for c in range(len(LOGITS))}
+        self.sweeps = {c: temperature_overfitting.temperature_sweep(LOGITS, TEMPERATURES, c) for c in range(len(LOGITS))}
         _temperature_axes(self.ax_p, self.ax_h, self.ax_g, self.sweeps[0])
         self.grad_line = self.ax_g.lines[-1]
         self.marks = [ax.plot([], [], "o", color="black", ms=5)[0] for ax in (self.ax_h, self.ax_h, self.ax_g)]
         self.cursors = [ax.axvline(1.0, color="black", lw=0.8, ls=":") for ax in (self.ax_h, self.ax_g)]
         self.caption = ""
-        self.blitter = _Blitter(self.fig, [*self.bars, self.grad_line, *self.marks, *self.cursors])
+        self.blitter = live.Blitter(self.fig, [*self.bars, self.grad_line, *self.marks, *self.cursors])
 
     def update(self, T=1.0, true_class=0):
         true_class = int(true_class)
-        view = temperature.temperature_view(LOGITS, T, true_class)
+        view = temperature_overfitting.temperature_view(LOGITS, T, true_class)
         for j, (bar, a) in enumerate(zip(self.bars, view["a"])):
             bar.set_height(a)
             bar.set_color(GRAD if j == true_class else PROB)
@@ -97,17 +95,17 @@ class TemperatureExplorer:
 
 def temperature_overview(true_class=0, temps=(0.25, 1.0, 4.0)):
     """Static fallback: the probabilities at a few T, then the peakiness and gradient-size curves."""
-    fig = plt.figure(figsize=(9.0, 5.0), dpi=DPI, layout="constrained")
+    fig = plt.figure(figsize=(9.0, 5.0), dpi=live.DPI, layout="constrained")
     top, bottom = fig.subfigures(2, 1)
     for ax, T in zip(top.subplots(1, len(temps), sharey=True), temps):
-        view = temperature.temperature_view(LOGITS, T, true_class)
+        view = temperature_overfitting.temperature_view(LOGITS, T, true_class)
         ax.bar(range(len(LOGITS)), view["a"], color=[GRAD if j == true_class else PROB for j in range(len(LOGITS))])
         ax.set(ylim=(0, 1.05), xticks=range(len(LOGITS)), xlabel="class j",
                title=f"T = {T:g}: H = {view['entropy']:.2f}, ||dL/dh|| = {view['grad_norm']:.2f}")
         ax.title.set_fontsize(9)
     top.axes[0].set_ylabel("softmax(h / T)")
     ax_h, ax_g = bottom.subplots(1, 2)
-    _temperature_axes(top.axes[0], ax_h, ax_g, temperature.temperature_sweep(LOGITS, TEMPERATURES, true_class))
+    _temperature_axes(top.axes[0], ax_h, ax_g, temperature_overfitting.temperature_sweep(LOGITS, TEMPERATURES, true_class))
     for T in temps:
         for ax in (ax_h, ax_g):
             ax.axvline(T, color="black", lw=0.6, ls=":")
@@ -117,12 +115,12 @@ def temperature_overview(true_class=0, temps=(0.25, 1.0, 4.0)):
 def _overfit_axes(ax_fit, ax_loss, grid):
     x = np.linspace(-1, 1, 200)
     ax_fit.plot(grid["x_val"][:, 0], grid["y_val"][:, 0], ".", color="0.75", ms=3, label="validation points")
-    ax_fit.plot(x, data.target_function(overfitting.TARGET)(x), "k--", lw=1, label="target sin(πx)")
+    ax_fit.plot(x, data.target_function(temperature_overfitting.TARGET)(x), "k--", lw=1, label="target sin(πx)")
     ax_fit.set(xlim=(-1.05, 1.05), ylim=(-2.0, 2.0), xlabel="x", ylabel="y")
     ax_loss.set_xscale("symlog", linthresh=20)      # linear over the first 20 steps, log after
     ax_loss.set(yscale="log", xlim=(0, grid["step"][-1]), ylim=(1e-3, 3.0), xlabel="gradient step",
                 ylabel="L = mean squared error / 2")
-    ax_loss.axhline(overfitting.NOISE ** 2 / 2, color="0.5", lw=0.8, ls=":", label="noise floor σ²/2")
+    ax_loss.axhline(temperature_overfitting.NOISE ** 2 / 2, color="0.5", lw=0.8, ls=":", label="noise floor σ²/2")
     ax_loss.grid(alpha=0.3)
     ax_loss.minorticks_off()
 
@@ -148,11 +146,11 @@ class OverfitExplorer:
 
     def __init__(self, grid=None):
         self.grid = shared_grid() if grid is None else grid
-        self.fig = _live_figure((9.0, 3.4))
+        self.fig = live.live_figure((9.0, 3.4))
         self.ax_fit, self.ax_loss = self.fig.subplots(1, 2)
         _overfit_axes(self.ax_fit, self.ax_loss, self.grid)
         g = self.grid
-        view = overfitting.grid_view(g, g["hidden_sizes"][-1], g["train_sizes"][0], g["weight_decays"][0],
+        view = temperature_overfitting.grid_view(g, g["hidden_sizes"][-1], g["train_sizes"][0], g["weight_decays"][0],
                                      patience=PATIENCE)
         self.artists = _draw_setting(self.ax_fit, self.ax_loss, self.grid, view, view["record"])
         self.ax_fit.legend(fontsize=7, loc="lower right", ncols=2)
@@ -160,10 +158,10 @@ class OverfitExplorer:
         self.ax_fit.set_title("the fit at the chosen step", fontsize=9)
         self.ax_loss.set_title("data loss L (without the penalty), per step", fontsize=9)
         self.caption = ""
-        self.blitter = _Blitter(self.fig, self.artists[1:] + self.artists[:1])   # the points on top of the fits
+        self.blitter = live.Blitter(self.fig, self.artists[1:] + self.artists[:1])   # the points on top of the fits
 
     def update(self, hidden=50, n_train=10, weight_decay=0.0, step=STEPS):
-        view = overfitting.grid_view(self.grid, hidden, n_train, weight_decay, step, patience=PATIENCE)
+        view = temperature_overfitting.grid_view(self.grid, hidden, n_train, weight_decay, step, patience=PATIENCE)
         train_pts, fit, stop_fit, tr, va, stop_mark, cursor = self.artists
         train_pts.set_data(view["x_train"][:, 0], view["y_train"][:, 0])
         fit.set_ydata(view["fit"])
@@ -184,10 +182,10 @@ class OverfitExplorer:
 def overfit_overview(settings, grid=None):
     """Static fallback: for each (hidden, n_train, lambda), its fit (top) and its loss curves (bottom)."""
     grid = shared_grid() if grid is None else grid
-    fig, axes = plt.subplots(2, len(settings), figsize=(9.0, 5.0), dpi=DPI, layout="constrained",
+    fig, axes = plt.subplots(2, len(settings), figsize=(9.0, 5.0), dpi=live.DPI, layout="constrained",
                              squeeze=False)
     for col, (hidden, n_train, lam) in enumerate(settings):
-        view = overfitting.grid_view(grid, hidden, n_train, lam, patience=PATIENCE)
+        view = temperature_overfitting.grid_view(grid, hidden, n_train, lam, patience=PATIENCE)
         _overfit_axes(axes[0, col], axes[1, col], grid)
         _draw_setting(axes[0, col], axes[1, col], grid, view, view["record"])
         axes[0, col].set_title(f"H = {hidden}, n = {n_train}, λ = {lam:g}", fontsize=9)
@@ -230,17 +228,17 @@ class AttackExplorer:
 
     def __init__(self, classifier):
         self.model, self.X, self.y = classifier["model"], classifier["X_test"], classifier["y_test"]
-        self.fig = _live_figure((9.0, 2.6))
+        self.fig = live.live_figure((9.0, 2.6))
         axes = self.fig.subplots(1, 4, width_ratios=[1, 1, 1, 2.4])
         self.images = [_image(axes[0], "clean x"),
                        _image(axes[1], "δ = ε sign(∇x L), clipped", -EPS_MAX, EPS_MAX, "RdBu_r"),
                        _image(axes[2], "attacked x + δ")]
         self.bars = _prob_bars(axes[3])
         self.caption = ""
-        self.blitter = _Blitter(self.fig, [*self.images, *self.bars[0], *self.bars[1]])
+        self.blitter = live.Blitter(self.fig, [*self.images, *self.bars[0], *self.bars[1]])
 
     def update(self, index=0, eps=0.1):
-        view = adversarial.fgsm_view(self.model, self.X[index], self.y[index], eps)
+        view = temperature_overfitting.fgsm_view(self.model, self.X[index], self.y[index], eps)
         _fill(self.images, self.bars, view)
         verdict = "flipped!" if view["flipped"] else "not flipped."
         self.caption = (f"test image {index}, label {self.y[index]}: predicted {view['pred']} "
@@ -253,10 +251,10 @@ class AttackExplorer:
 def attack_overview(classifier, indices, eps):
     """Static fallback: per test image, the clean image, the perturbation, the attacked image and
     the probabilities before and after."""
-    fig = plt.figure(figsize=(9.0, 2.1 * len(indices)), dpi=DPI, layout="constrained")
+    fig = plt.figure(figsize=(9.0, 2.1 * len(indices)), dpi=live.DPI, layout="constrained")
     for row, index in zip(fig.subfigures(len(indices), 1, squeeze=False)[:, 0], indices):
         axes = row.subplots(1, 4, width_ratios=[1, 1, 1, 2.4])
-        view = adversarial.fgsm_view(classifier["model"], classifier["X_test"][index],
+        view = temperature_overfitting.fgsm_view(classifier["model"], classifier["X_test"][index],
                                      classifier["y_test"][index], eps)
         images = [_image(axes[0], f"clean: predicted {view['pred']}"),
                   _image(axes[1], f"δ, ε = {eps:g}", -EPS_MAX, EPS_MAX, "RdBu_r"),
@@ -269,11 +267,11 @@ def temperature_explorer(T=1.0, true_class=0):
     """The live widget: a log slider for T and a picker for the true class."""
     import ipywidgets as widgets
 
-    return _show(TemperatureExplorer(), {
+    return live.show(TemperatureExplorer(), {
         "T": widgets.FloatLogSlider(value=T, base=10, min=np.log10(TEMPERATURES[0]),
                                     max=np.log10(TEMPERATURES[-1]), step=0.05, description="T"),
         "true_class": widgets.Dropdown(options=list(range(len(LOGITS))), value=true_class,
-                                       description="true y", layout=widgets.Layout(width="12em"))})
+                                       description="true y", layout=widgets.Layout(width="12em"))})[0]
 
 
 def overfit_explorer(hidden=50, n_train=10, weight_decay=0.0, step=None, grid=None):
@@ -283,7 +281,7 @@ def overfit_explorer(hidden=50, n_train=10, weight_decay=0.0, step=None, grid=No
     grid = shared_grid() if grid is None else grid
     step = int(grid["step"][-1]) if step is None else step
     style = {"description_width": "7em"}
-    return _show(OverfitExplorer(grid), {
+    return live.show(OverfitExplorer(grid), {
         "hidden": widgets.SelectionSlider(options=list(grid["hidden_sizes"]), value=hidden,
                                           description="hidden units", style=style),
         "n_train": widgets.SelectionSlider(options=list(grid["train_sizes"]), value=n_train,
@@ -291,16 +289,16 @@ def overfit_explorer(hidden=50, n_train=10, weight_decay=0.0, step=None, grid=No
         "weight_decay": widgets.SelectionSlider(options=[(f"{v:g}", v) for v in grid["weight_decays"]],
                                                 value=weight_decay, description="λ", style=style),
         "step": widgets.SelectionSlider(options=[int(s) for s in grid["step"]], value=step,
-                                        description="step", style=style)})
+                                        description="step", style=style)})[0]
 
 
 def attack_explorer(classifier, index=0, eps=0.1):
     """The live widget: which test digit, and eps."""
     import ipywidgets as widgets
 
-    return _show(AttackExplorer(classifier), {
+    return live.show(AttackExplorer(classifier), {
         "index": widgets.IntSlider(value=index, min=0, max=len(classifier["y_test"]) - 1, description="image"),
-        "eps": widgets.FloatSlider(value=eps, min=0.0, max=EPS_MAX, step=0.01, description="ε")})
+        "eps": widgets.FloatSlider(value=eps, min=0.0, max=EPS_MAX, step=0.01, description="ε")})[0]
 
 
 @functools.lru_cache(maxsize=None)
@@ -310,7 +308,7 @@ def _shared(kind):
         return TemperatureExplorer()
     if kind == "overfit":
         return OverfitExplorer()
-    return AttackExplorer(adversarial.train_digits_classifier())
+    return AttackExplorer(temperature_overfitting.train_digits_classifier())
 
 
 def _bench(kind):

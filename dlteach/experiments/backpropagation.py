@@ -2,7 +2,7 @@
 happens to activations and gradients as they pass through a deep stack of layers.
 
 Every function is pure (same arguments, same result; randomness from a seed) and needs no
-ipywidgets, so the tests call it over a grid of slider settings; dlteach.widgets.backprop draws it.
+ipywidgets, so the tests call it over a grid of slider settings; dlteach.widgets.backpropagation draws it.
 """
 
 import numpy as np

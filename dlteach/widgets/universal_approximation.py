@@ -3,22 +3,19 @@ sup error against N on log-log axes, 2-D towers, and depth against width.
 
 Each view owns one matplotlib Figure (no pyplot, so nothing is displayed behind the widget's back),
 draws its artists once, and on every slider move only calls set_data and renders a PNG into an
-ipywidgets Image. The numbers come from pure functions in dlteach.approximation; the static
+ipywidgets Image. The numbers come from pure functions in dlteach.experiments.universal_approximation; the static
 fallback figures (plot_* and *_grid) draw the same pictures on ordinary pyplot axes.
 """
 
-import io
 from functools import lru_cache
 
 import ipywidgets as widgets
-import PIL.Image
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
-from dlteach import approximation
 from dlteach.data import TARGETS
+from dlteach.experiments import universal_approximation as approximation
+from dlteach.widgets import live
 
 __all__ = [
     "plot_fit", "plot_error_curves", "plot_towers", "plot_sawtooth", "plot_units",
@@ -27,13 +24,12 @@ __all__ = [
     "explore_fit", "explore_error", "explore_towers", "explore_depth", "BENCH_CASES",
 ]
 
-_DPI = 80
 _COLORS = {"f": "0.25", "F": "tab:blue", "sigmoid": "tab:blue", "relu": "tab:orange", "err": "tab:red"}
 
 
 def _axes(ax, figsize):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, dpi=_DPI)
+        _, ax = plt.subplots(figsize=figsize, dpi=live.DPI)
     return ax
 
 
@@ -74,7 +70,7 @@ def plot_towers(target, n, w, *, axes=None):
     Returns the array of three Axes.
     """
     if axes is None:
-        _, axes = plt.subplots(1, 3, figsize=(9, 3), dpi=_DPI)
+        _, axes = plt.subplots(1, 3, figsize=(9, 3), dpi=live.DPI)
     xs, F, truth, units = approximation.tower_network(approximation.target_2d(target), n, w=w, points=51)
     extent = (xs[0], xs[-1], xs[0], xs[-1])
     titles = (f"target: {target}", f"{n} x {n} towers ({units[0]} + {units[1]} units)",
@@ -110,7 +106,7 @@ def plot_units(k, *, ax=None):
 
 def fit_grid(settings, *, kind="sigmoid"):
     """Static fallback for explore_fit: one plot_fit panel per (target, n, w) in settings. Returns the Figure."""
-    fig, axes = plt.subplots(1, len(settings), figsize=(3.2 * len(settings), 3), dpi=_DPI,
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.2 * len(settings), 3), dpi=live.DPI,
                              sharey=True, squeeze=False)
     for i, (ax, (target, n, w)) in enumerate(zip(axes[0], settings)):
         plot_fit(target, n, w, kind=kind, ax=ax)
@@ -124,7 +120,7 @@ def fit_grid(settings, *, kind="sigmoid"):
 
 def tower_grid(settings):
     """Static fallback for explore_towers: one row of plot_towers per (target, n, w). Returns the Figure."""
-    fig, axes = plt.subplots(len(settings), 3, figsize=(9, 2.9 * len(settings)), dpi=_DPI, squeeze=False)
+    fig, axes = plt.subplots(len(settings), 3, figsize=(9, 2.9 * len(settings)), dpi=live.DPI, squeeze=False)
     for row, (target, n, w) in zip(axes, settings):
         plot_towers(target, n, w, axes=row)
     fig.tight_layout()
@@ -133,7 +129,7 @@ def tower_grid(settings):
 
 def depth_grid(ks):
     """Static fallback for explore_depth: plot_sawtooth for each k, then plot_units. Returns the Figure."""
-    fig, axes = plt.subplots(1, len(ks) + 1, figsize=(2.9 * (len(ks) + 1), 3), dpi=_DPI)
+    fig, axes = plt.subplots(1, len(ks) + 1, figsize=(2.9 * (len(ks) + 1), 3), dpi=live.DPI)
     for i, (ax, k) in enumerate(zip(axes, ks)):
         plot_sawtooth(k, ax=ax)
         ax.set_title(f"k = {k}: shallow error {ax.get_title().rsplit(' ', 1)[-1]}", fontsize=9)
@@ -152,10 +148,9 @@ class _View:
     """
 
     def __init__(self, figsize, ncols=1):
-        self.fig = Figure(figsize=figsize, dpi=_DPI)
-        self.canvas = FigureCanvasAgg(self.fig)
+        self.fig = live.live_figure(figsize, layout=None)
         self.axes = self.fig.subplots(1, ncols, squeeze=False)[0]
-        self._background = None
+        self._blitter = live.Blitter(self.fig, palette=False)
 
     def _finish(self):
         # Fixed limits: the blitted background (ticks, labels) must stay true for every setting.
@@ -174,16 +169,8 @@ class _View:
         self.update(**settings)
         artists = [a for a in self._dynamic() if a is not None]
         for a in artists:
-            a.set_animated(True)
-        if self._background is None:
-            self.canvas.draw()                   # animated artists are left out of the background
-            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-        self.canvas.restore_region(self._background)
-        for a in artists:
-            self.fig.draw_artist(a)
-        buf = io.BytesIO()
-        PIL.Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+            a.set_animated(True)                 # left out of the background, which is drawn once
+        return self._blitter.png(moving=artists)
 
 
 class FitView(_View):
@@ -304,14 +291,7 @@ class DepthView(_View):
 
 def _live(view, controls):
     """A VBox of the controls over an Image that view re-renders on every change."""
-    image = widgets.Image(format="png")
-
-    def refresh(_change=None):
-        image.value = view.render(**{name: c.value for name, c in controls.items()})
-
-    for c in controls.values():
-        c.observe(refresh, names="value")
-    refresh()
+    image, _, _ = live.live_view(view.render, controls)
     return widgets.VBox([widgets.HBox(list(controls.values())), image])
 
 
@@ -350,26 +330,13 @@ def explore_depth():
     return _live(DepthView(), {"k": widgets.IntSlider(value=3, min=1, max=8, description="k")})
 
 
-@lru_cache(maxsize=None)
-def _bench_view(cls):
-    return cls()
-
-
-def _bench(cls):
-    # The bench times what a slider move costs in the notebook: update the artists, render the PNG.
-    def render(**settings):
-        return _bench_view(cls).render(**settings)
-    render.__name__ = f"{cls.__name__}.render"
-    return render
-
-
 BENCH_CASES = [
-    ("approximation.fit", _bench(FitView),
+    ("approximation.fit", live.bench_call(FitView, "render"),
      [{"target": t, "n": n, "w": w, "kind": kind} for t in TARGETS for n in (1, 8, 40)
       for w in (1.0, 100.0, 1000.0) for kind in ("sigmoid", "relu")]),
-    ("approximation.error", _bench(ErrorView),
+    ("approximation.error", live.bench_call(ErrorView, "render"),
      [{"target": t, "n": n} for t in TARGETS for n in (2, 8, 64)]),
-    ("approximation.towers", _bench(TowerView),
+    ("approximation.towers", live.bench_call(TowerView, "render"),
      [{"target": t, "n": n, "w": w} for t in approximation.TARGETS_2D for n in (1, 4, 12) for w in (3.0, 40.0, 300.0)]),
-    ("approximation.depth", _bench(DepthView), [{"k": k} for k in range(1, 9)]),
+    ("approximation.depth", live.bench_call(DepthView, "render"), [{"k": k} for k in range(1, 9)]),
 ]

@@ -8,7 +8,7 @@
 - train_classifier / decision_surface: small two-layer nets on 2-D toy sets, trained once and
   cached, so a slider that picks a data set, a hidden size or an epoch only looks results up.
 
-Nothing here imports ipywidgets; dlteach.widgets.structure draws these results.
+Nothing here imports ipywidgets; dlteach.widgets.network_structure draws these results.
 """
 
 from functools import lru_cache

@@ -1,4 +1,4 @@
-"""Lesson 02's maths (dlteach.activations, dlteach.structure) and the widgets drawn on it (lessons 00 and 02)."""
+"""Lesson 02's maths (dlteach.activations, dlteach.experiments.network_structure) and the widgets drawn on it (lessons 00 and 02)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dlteach import activations, functional, layers, losses, structure
+from dlteach import activations, functional, layers, losses
+from dlteach.experiments import network_structure as structure
 
 NAMES = activations.NAMES
 SPANS = (0.5, 1.0, 4.0, 10.0)
@@ -257,7 +258,11 @@ def test_train_classifier_shares_one_cache_entry_for_keyword_and_positional_call
 
 @pytest.fixture(scope="module")
 def ws():
-    return pytest.importorskip("dlteach.widgets.structure")
+    """The widgets module, imported by the tests that draw: if it cannot be imported they fail (it is the
+    project's own, never optional), while the maths tests above still run."""
+    from dlteach.widgets import network_structure as widgets
+
+    return widgets
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,23 +1,16 @@
 """Lesson 04's widgets: the logits explorer (a, J, a - y) and the cross-entropy landscape.
 
-Each widget owns one matplotlib Figure, laid out and drawn once. A slider move updates only the
-moving artists and blits them over the saved background (axes, ticks and labels are not redrawn),
-then hands the PNG to an ipywidgets.Image: nothing flickers, and an update costs a few ms.
-The numbers come from the pure functions in dlteach.softmax_calculus, which the tests call.
-ipywidgets is imported only when a widget is shown, so the drawing code works without it.
+Each widget is a live figure (dlteach.widgets.live: drawn once, then blitted). The numbers come from
+the pure functions in dlteach.experiments.softmax_gradient, which the tests call.
 """
 
-import functools
-import io
 
 import numpy as np
-from PIL import Image
 from matplotlib import pyplot as plt
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm
-from matplotlib.figure import Figure
 
-from dlteach import softmax_calculus as sc
+from dlteach.experiments import softmax_gradient as sc
+from dlteach.widgets import live
 
 __all__ = ["LogitsExplorer", "LossLandscape", "logits_explorer", "loss_landscape",
            "explorer_grid", "landscape_overview", "BENCH_CASES"]
@@ -25,52 +18,6 @@ __all__ = ["LogitsExplorer", "LossLandscape", "logits_explorer", "loss_landscape
 PROB_COLOR, TARGET_COLOR, GRAD_COLOR = "#0072B2", "#999999", "#D55E00"   # Okabe-Ito: colour-blind safe
 C_EXPLORER = 4                 # classes in the logits explorer: J stays readable as a 4 x 4 heatmap
 LOGIT_RANGE = (-4.0, 4.0)
-DPI = 80
-
-
-class _Blitter:
-    """Draw a figure's static parts once; afterwards redraw only the artists that move, then encode.
-
-    savefig re-lays out the figure and redraws every tick label (hundreds of ms on a busy laptop);
-    restoring a saved background and drawing a few bars and lines takes a few ms. `slow` artists
-    (a large image) change rarely: they are drawn into a second saved background, on demand.
-    Text renders glyph by glyph, slowly, so live numbers go in an HTML caption, not the figure.
-    """
-
-    def __init__(self, fig, artists, slow=()):
-        self.fig, self.artists, self.slow = fig, list(artists), list(slow)
-        for artist in self.artists + self.slow:
-            artist.set_animated(True)        # left out of canvas.draw(): they are blitted
-        fig.canvas.draw()                    # lays the figure out (constrained) and draws the rest
-        fig.set_layout_engine("none")        # freeze that layout: no re-layout per update
-        self.base = fig.canvas.copy_from_bbox(fig.bbox)
-        self.background = None               # base plus the slow artists, saved when they change
-
-    def slow_changed(self):
-        self.background = None
-
-    def png(self):
-        canvas = self.fig.canvas
-        if self.background is None:
-            canvas.restore_region(self.base)
-            for artist in self.slow:
-                self.fig.draw_artist(artist)
-            self.background = canvas.copy_from_bbox(self.fig.bbox)
-        canvas.restore_region(self.background)
-        for artist in self.artists:
-            self.fig.draw_artist(artist)
-        rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])   # (H, W, 3) uint8
-        # A 256-colour palette: ~5x faster to encode than RGB PNG, and a third of its size.
-        palette = rgb.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        palette.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
-
-
-def _live_figure(figsize):
-    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)       # a canvas of its own: the inline backend never shows this figure
-    return fig
 
 
 def _draw_view(axes, view, *, numbers=False):
@@ -111,14 +58,14 @@ class LogitsExplorer:
     """
 
     def __init__(self):
-        self.fig = _live_figure((9.0, 2.9))
+        self.fig = live.live_figure((9.0, 2.9))
         axes = self.fig.subplots(1, 3)
         view = sc.softmax_view(np.zeros(C_EXPLORER), 0)
         self.bars_y, self.bars_a, self.im, self.bars_g = _draw_view(axes, view)
         _set_titles(axes)
         self.fig.colorbar(self.im, ax=axes[1], shrink=0.9)
         self.caption = ""
-        self.blitter = _Blitter(self.fig, [*self.bars_y, *self.bars_a, *self.bars_g, self.im])
+        self.blitter = live.Blitter(self.fig, [*self.bars_y, *self.bars_a, *self.bars_g, self.im])
 
     def update(self, h0=0.0, h1=0.0, h2=0.0, h3=0.0, true_class=0):
         """Move the artists to the logits (h0, ..., h3) and the target class; return the PNG."""
@@ -147,7 +94,7 @@ class LossLandscape:
     LEVELS = np.linspace(0, 9, 19)
 
     def __init__(self):
-        self.fig = _live_figure((9.0, 3.4))
+        self.fig = live.live_figure((9.0, 3.4))
         self.ax_map, self.ax_cut = self.fig.subplots(1, 2)
         self.n_classes = None
         self._surfaces = {}
@@ -173,7 +120,7 @@ class LossLandscape:
         self.ax_cut.set_title("along h_0: the loss and its gradient fade", fontsize=9)
         self.ax_cut.legend(loc="upper right", fontsize=7)
         self.caption = ""
-        self.blitter = _Blitter(self.fig, [self.point, self.arrow, self.line_loss, self.line_gy,
+        self.blitter = live.Blitter(self.fig, [self.point, self.arrow, self.line_loss, self.line_gy,
                                            self.line_norm, self.marker, self.cursor], slow=[self.surface])
 
     def _surface(self, n_classes):
@@ -205,33 +152,6 @@ class LossLandscape:
         return self.blitter.png()
 
 
-def _live_view(explorer, controls):
-    """An Image of explorer.update(**control values) and an HTML caption of explorer.caption, redrawn on
-    every change of a control; returns (image, caption, refresh). The _show functions lay them out."""
-    import ipywidgets as widgets
-
-    image = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
-    caption = widgets.HTML()
-
-    def refresh(_change=None):
-        image.value = explorer.update(**{name: c.value for name, c in controls.items()})
-        caption.value = explorer.caption
-
-    for control in controls.values():
-        control.observe(refresh, names="value")
-    refresh()
-    return image, caption, refresh
-
-
-def _show(explorer, controls):
-    """Lay the controls out above an Image of the explorer's figure and its caption; update on change."""
-    import ipywidgets as widgets
-
-    image, caption, _ = _live_view(explorer, controls)
-    row1, row2 = list(controls.values())[:2], list(controls.values())[2:]
-    return widgets.VBox([widgets.HBox(row1), widgets.HBox(row2), image, caption])
-
-
 def logits_explorer(h=(2.0, 1.0, 0.0, -1.0), true_class=0):
     """The live widget: sliders for h_0..h_3 and a true-class picker over LogitsExplorer.update."""
     import ipywidgets as widgets
@@ -243,7 +163,7 @@ def logits_explorer(h=(2.0, 1.0, 0.0, -1.0), true_class=0):
                 for k, v in enumerate(h)}
     controls["true_class"] = widgets.ToggleButtons(options=list(range(C_EXPLORER)), value=true_class,
                                                    description="true y", style=style)
-    return _show(LogitsExplorer(), controls)
+    return live.show(LogitsExplorer(), controls)[0]
 
 
 def loss_landscape(h_true=-1.0, h_rival=1.5, n_classes=3):
@@ -257,7 +177,7 @@ def loss_landscape(h_true=-1.0, h_rival=1.5, n_classes=3):
                                                step=0.1, description="h_1 (rival)", style=style),
                 "n_classes": widgets.IntSlider(value=n_classes, min=2, max=10, description="classes C",
                                                style=style)}
-    return _show(LossLandscape(), controls)
+    return live.show(LossLandscape(), controls)[0]
 
 
 def explorer_grid(settings, fig=None):
@@ -266,7 +186,7 @@ def explorer_grid(settings, fig=None):
     settings: a list of (label, h, true_class). Shapes: each h (C,). Returns the Figure.
     """
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 2.2 * len(settings) + 0.4), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 2.2 * len(settings) + 0.4), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(len(settings), 3, squeeze=False)
     for row, (label, h, true_class) in zip(axes, settings):
         h = np.asarray(h, dtype=float)
@@ -284,7 +204,7 @@ def landscape_overview(n_classes=3, fig=None):
     Returns the Figure.
     """
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 3.4), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 3.4), dpi=live.DPI, layout="constrained")
     ax_map, ax_fade = fig.subplots(1, 2)
     grid = LossLandscape.GRID
     L = sc.loss_surface(np.zeros(n_classes), 0, 0, 1, grid, grid)     # (G, G)
@@ -317,26 +237,12 @@ def landscape_overview(n_classes=3, fig=None):
     return fig
 
 
-@functools.lru_cache(maxsize=None)
-def _shared(cls):
-    """One figure per widget class for the benchmark, built on first use, not at import."""
-    return cls()
-
-
-def _bench_explorer(**kwargs):
-    return _shared(LogitsExplorer).update(**kwargs)
-
-
-def _bench_landscape(**kwargs):
-    return _shared(LossLandscape).update(**kwargs)
-
-
 _SLIDER = np.linspace(*LOGIT_RANGE, 9)
 BENCH_CASES = [
-    ("softmax.logits_explorer", _bench_explorer,
+    ("softmax.logits_explorer", live.bench_call(LogitsExplorer),
      [{"h0": float(v), "h1": float(-v / 2), "h2": 1.0, "h3": float(v / 4), "true_class": k % C_EXPLORER}
       for k, v in enumerate(_SLIDER)]),
-    ("softmax.loss_landscape", _bench_landscape,
+    ("softmax.loss_landscape", live.bench_call(LossLandscape),
      [{"h_true": float(v), "h_rival": float(w), "n_classes": C}
       for C in (2, 3, 10) for v in _SLIDER[::2] for w in _SLIDER[::4]]),
 ]

@@ -1,4 +1,4 @@
-"""Lesson 08: dlteach.sequences and the widgets over it.
+"""Lesson 08: dlteach.experiments.lstm and the widgets over it.
 
 Gradients through time against powers of Wh and the library RNN's backward pass; the scalar
 cliff's gradient against central differences, and clipping against optim.clip_by_norm; the LSTM
@@ -8,6 +8,7 @@ found; the memory task's claims for the stored settings; every widget over a gri
 
 import os
 
+import ipywidgets as ipw
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -15,9 +16,10 @@ from cases import descendants
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from dlteach import gradcheck, layers, losses, optim, sequences as sq
+from dlteach import gradcheck, layers, losses, optim
+from dlteach.experiments import lstm as sq
 from dlteach.gradcheck import numerical_gradient, rel_error
-from dlteach.widgets import sequences as widgets
+from dlteach.widgets import lstm as widgets
 
 PNG = b"\x89PNG\r\n\x1a\n"
 RADII = (0.5, 0.8, 0.95, 1.0, 1.05, 1.2, 1.5)     # the rho slider's range, coarsely
@@ -384,7 +386,6 @@ def test_static_fallbacks_and_diagrams_draw():
 
 @pytest.mark.parametrize("build", [widgets.gradient_explorer, widgets.cell_explorer, widgets.memory_explorer])
 def test_live_widgets_redraw_when_a_slider_moves(build):
-    ipw = pytest.importorskip("ipywidgets")
     box = build()
     image = descendants(box, ipw.Image)[0]
     slider = (descendants(box, ipw.IntSlider) + descendants(box, ipw.FloatSlider)

@@ -3,23 +3,20 @@
 Each widget owns one matplotlib Figure. A full draw happens only when the axes change (another
 surface, another number of steps); any other slider move redraws just the trajectory lines over
 the saved background and hands a PNG to an ipywidgets.Image. The numbers come from the pure
-functions in dlteach.trajectories, which the tests call; the figure helpers (draw_lab, lab_grid,
+functions in dlteach.experiments.sgd_momentum, which the tests call; the figure helpers (draw_lab, lab_grid,
 rate_grid) also make the lesson's static fallbacks. ipywidgets is imported only when a widget is shown.
 """
 
-import io
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib import colormaps
 from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
-from dlteach import surfaces, trajectories
-from dlteach.widgets.softmax import _live_view
+from dlteach.experiments import sgd_momentum
+from dlteach.widgets import live
 
 __all__ = ["COLORS", "LABELS", "LAB_METHODS", "ADAPTIVE_METHODS", "surface_map", "draw_lab", "lab_grid",
            "rate_grid", "OptimizerLab", "RateExplorer", "optimizer_lab", "adaptive_lab", "rate_explorer",
@@ -35,13 +32,12 @@ LABELS = {"gd": "GD", "sgd": "SGD", "polyak": "SGD + Polyak avg", "momentum": "m
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
 CLIPS = ("off", 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 GAP_FLOOR = 1e-10        # J - J* is drawn on a log axis down to here
-DPI = 80
 MAP_CMAP = ListedColormap(colormaps["Greys_r"](np.linspace(0.3, 0.97, 256)))   # light: lines stay readable
 
 
 @lru_cache(maxsize=32)
 def _surface(name, kappa):
-    return surfaces.make(name, kappa=kappa)
+    return sgd_momentum.make(name, kappa=kappa)
 
 
 @lru_cache(maxsize=32)
@@ -79,7 +75,7 @@ def _ylim(surface):
 
 
 def draw_lab(axes, name, runs, *, kappa=10.0, steps=None, legend=True):
-    """Draw runs (from trajectories.compare) over surface name's map and J - J* against the step.
+    """Draw runs (from sgd_momentum.compare) over surface name's map and J - J* against the step.
 
     Returns {method: (path line, loss line)} so a live widget can move them later.
     """
@@ -116,11 +112,11 @@ def _few_ticks(*axes):
 
 def lab_grid(settings, *, methods=LAB_METHODS, figsize_row=(9.0, 2.6)):
     """Static fallback: one row (map, J - J*) per setting, settings a list of (label, kwargs) where
-    kwargs holds name (the surface), kappa, and trajectories.compare's start, steps, lr, ...
+    kwargs holds name (the surface), kappa, and sgd_momentum.compare's start, steps, lr, ...
 
     Returns the Figure.
     """
-    fig = Figure(figsize=(figsize_row[0], figsize_row[1] * len(settings)), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(figsize_row[0], figsize_row[1] * len(settings)), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(len(settings), 2, squeeze=False, width_ratios=(1.1, 1))
     for row, (label, kw) in zip(axes, settings):
         kw = dict(kw)
@@ -129,7 +125,7 @@ def lab_grid(settings, *, methods=LAB_METHODS, figsize_row=(9.0, 2.6)):
         kw.setdefault("start", s.start)
         kw.setdefault("lr", s.lr)
         start, steps = kw.pop("start"), kw.pop("steps", 200)
-        runs = trajectories.compare(s, methods, start, steps, **kw)
+        runs = sgd_momentum.compare(s, methods, start, steps, **kw)
         draw_lab(row, name, runs, kappa=kappa, steps=steps, legend=row is axes[0])
         row[0].set_title(f"{label}: {s.title}", fontsize=10)
     return fig
@@ -160,14 +156,14 @@ def steps_per_decade(rate):
 
 def rate_grid(kappas=(10.0, 100.0)):
     """Static fallback of the rate explorer: the rate map per kappa and both methods at their optima."""
-    fig = Figure(figsize=(9.0, 3.0 * len(kappas)), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(9.0, 3.0 * len(kappas)), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(len(kappas), 2, squeeze=False)
     for (ax_map, ax_dist), kappa in zip(axes, kappas):
         lam = (1.0 / kappa, 1.0)
-        eta_m, mu_m = trajectories.optimal_momentum(*lam)
-        eta_gd = trajectories.optimal_gd(*lam)
-        view = trajectories.rate_view(kappa, eta_m, mu_m)
-        gd = trajectories.rate_view(kappa, eta_gd, 0.0)
+        eta_m, mu_m = sgd_momentum.optimal_momentum(*lam)
+        eta_gd = sgd_momentum.optimal_gd(*lam)
+        view = sgd_momentum.rate_view(kappa, eta_m, mu_m)
+        gd = sgd_momentum.rate_view(kappa, eta_gd, 0.0)
         im = _rate_axes(ax_map, ax_dist, view, kappa)
         t = np.arange(len(view["dist_gd"]))
         d0 = view["dist_gd"][0]
@@ -180,43 +176,6 @@ def rate_grid(kappas=(10.0, 100.0)):
                           f"{view['best_momentum'][2]:.3f} per step", fontsize=10)
     fig.colorbar(im, ax=axes[:, 0].tolist(), label="steps per 10x (fewer is faster)", shrink=0.8, extend="max")
     return fig
-
-
-class _Live:
-    """A Figure laid out and drawn once; each update redraws only the moving artists over that
-    background (blitting) and returns the picture as a 256-colour PNG. Axes limits and tick labels
-    never change after the first draw: measuring and drawing text is what makes a full draw slow.
-    """
-
-    def __init__(self, figsize, margins):
-        self.fig = Figure(figsize=figsize, dpi=DPI)
-        FigureCanvasAgg(self.fig)
-        self.margins = margins
-        self.moving, self.saved = [], None
-
-    def axes(self, **kwargs):
-        axes = self.fig.subplots(1, 2, **kwargs)
-        self.fig.subplots_adjust(**self.margins)   # fixed: a layout engine would measure every label
-        return axes
-
-    def freeze(self, moving):
-        """Draw everything but `moving` and keep that picture as the background."""
-        self.moving = list(moving)
-        for artist in self.moving:
-            artist.set_animated(True)
-        self.fig.canvas.draw()
-        self.saved = self.fig.canvas.copy_from_bbox(self.fig.bbox)
-
-    def png(self):
-        canvas = self.fig.canvas
-        canvas.restore_region(self.saved)
-        for artist in self.moving:
-            self.fig.draw_artist(artist)
-        rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
-        small = rgb.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        small.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
 
 
 MAX_STEPS = 400       # the steps slider's end: the live loss panel always spans it
@@ -232,8 +191,11 @@ class OptimizerLab:
 
     def __init__(self, methods=LAB_METHODS):
         self.methods = tuple(methods)
-        self.live = _Live((9.5, 3.6), dict(left=0.035, right=0.985, bottom=0.13, top=0.91, wspace=0.16))
-        ax_map, ax_loss = self.live.axes(width_ratios=(1.1, 1))
+        self.fig = live.live_figure((9.5, 3.6), layout=None)
+        ax_map, ax_loss = self.fig.subplots(1, 2, width_ratios=(1.1, 1))
+        # Fixed margins: a layout engine would measure every label. Limits and ticks never change after
+        # the first draw, so the blitted background stays true.
+        self.fig.subplots_adjust(left=0.035, right=0.985, bottom=0.13, top=0.91, wspace=0.16)
         self.image = ax_map.imshow(np.zeros((2, 2)), extent=(0, 1, 0, 1), origin="lower", cmap=MAP_CMAP,
                                    aspect="auto", interpolation="bilinear")
         ax_map.set(xlim=(0, 1), ylim=(0, 1), xticks=[], yticks=[], xlabel="$w_1$", ylabel="$w_2$")
@@ -251,7 +213,8 @@ class OptimizerLab:
         ax_loss.grid(alpha=0.3)
         ax_loss.legend(fontsize=8, loc="lower left", ncols=2, framealpha=0.8)
         _few_ticks(ax_loss)
-        self.live.freeze([self.image, self.title, *self.paths.values(), *self.losses.values(), self.star, self.dot])
+        self.live = live.Blitter(self.fig, [self.image, self.title, *self.paths.values(), *self.losses.values(),
+                                            self.star, self.dot])
         self.shown = None
         self.caption = ""
 
@@ -274,7 +237,7 @@ class OptimizerLab:
         kappa = float(kappa) if surface == "quadratic" else 10.0
         s = _surface(surface, kappa)
         steps = min(int(steps), MAX_STEPS)
-        runs = trajectories.compare(s, self.methods, np.array([start_x, start_y]), steps, lr=lr,
+        runs = sgd_momentum.compare(s, self.methods, np.array([start_x, start_y]), steps, lr=lr,
                                     adaptive_lr=adaptive_lr, momentum=momentum, batch_size=int(batch_size),
                                     clip=None if clip == "off" else float(clip))
         if (surface, kappa) != self.shown:
@@ -305,11 +268,12 @@ class RateExplorer:
     """
 
     def __init__(self, steps=150):
-        self.live = _Live((9.5, 3.4), dict(left=0.065, right=0.985, bottom=0.14, top=0.91, wspace=0.3))
-        ax_map, ax_dist = self.live.axes()
-        view = trajectories.rate_view(10.0, 1.0, 0.5, steps=steps)
+        self.fig = live.live_figure((9.5, 3.4), layout=None)
+        ax_map, ax_dist = self.fig.subplots(1, 2)
+        self.fig.subplots_adjust(left=0.065, right=0.985, bottom=0.14, top=0.91, wspace=0.3)
+        view = sgd_momentum.rate_view(10.0, 1.0, 0.5, steps=steps)
         self.image = _rate_axes(ax_map, ax_dist, view, 10.0)
-        self.live.fig.colorbar(self.image, ax=ax_map, label="steps per 10x", pad=0.02, extend="max")
+        self.fig.colorbar(self.image, ax=ax_map, label="steps per 10x", pad=0.02, extend="max")
         self.title = ax_map.title
         self.stars = ax_map.lines[:2]
         (self.point,) = ax_map.plot([], [], "o", color="red", markeredgecolor="white", markersize=8)
@@ -320,15 +284,15 @@ class RateExplorer:
         (self.mom_pred,) = ax_dist.plot([], [], "--", lw=1, color=COLORS["momentum"])
         ax_dist.legend(fontsize=8, loc="lower left")
         ax_dist.set_title("distance to the minimum", fontsize=10)
-        self.live.freeze([self.image, self.title, *self.stars, self.point, self.gd, self.mom, self.gd_pred,
-                          self.mom_pred])
+        self.live = live.Blitter(self.fig, [self.image, self.title, *self.stars, self.point, self.gd, self.mom,
+                                            self.gd_pred, self.mom_pred])
         self.steps = steps
         self.caption = ""
 
     def update(self, kappa=100.0, lr=1.0, momentum=0.5):
         """Mark (lr, momentum) on kappa's rate map and redraw the two runs; return the PNG."""
         kappa = float(kappa)
-        view = trajectories.rate_view(kappa, lr, momentum, steps=self.steps)
+        view = sgd_momentum.rate_view(kappa, lr, momentum, steps=self.steps)
         self.image.set_data(steps_per_decade(view["map"]))
         eta_m, mu_m, best = view["best_momentum"]
         self.stars[0].set_data([eta_m], [mu_m])
@@ -348,20 +312,12 @@ class RateExplorer:
         return self.live.png()
 
 
-def _show(widget, controls, rows):
-    """Controls above an Image of widget's figure and its caption; any change redraws."""
-    import ipywidgets as widgets
-
-    image, caption, refresh = _live_view(widget, controls)
-    return widgets.VBox([widgets.HBox([controls[n] for n in row]) for row in rows] + [image, caption]), refresh
-
-
 def _lab_controls(adaptive):
     import ipywidgets as widgets
 
     style = {"description_width": "6.5em"}
     s = _surface("quadratic", 10.0)
-    c = {"surface": widgets.Dropdown(options=surfaces.SURFACES, value="quadratic", description="surface", style=style),
+    c = {"surface": widgets.Dropdown(options=sgd_momentum.SURFACES, value="quadratic", description="surface", style=style),
          "kappa": widgets.FloatLogSlider(value=10.0, base=10, min=0, max=3, step=0.1, description="kappa",
                                          style=style, readout_format=".3g"),
          "lr": widgets.FloatLogSlider(value=s.lr, base=10, min=-4, max=0.5, step=0.05,
@@ -387,7 +343,7 @@ def _lab(methods, adaptive):
     controls = _lab_controls(adaptive)
     rows = [("surface", "kappa", "steps"), ("lr", "adaptive_lr" if adaptive else "momentum", "batch_size"),
             ("start_x", "start_y", "clip")]
-    box, refresh = _show(OptimizerLab(methods), controls, rows)
+    box, refresh = live.show(OptimizerLab(methods), controls, rows=[[controls[n] for n in row] for row in rows])
 
     def new_surface(change):
         # Another surface has another window and step size: move the sliders there, then draw once.
@@ -429,7 +385,7 @@ def rate_explorer():
                 "lr": widgets.FloatSlider(value=1.0, min=0.02, max=4.0, step=0.02, description="step eta", style=style),
                 "momentum": widgets.FloatSlider(value=0.5, min=0.0, max=0.99, step=0.01, description="momentum mu",
                                                 style=style)}
-    box, _ = _show(RateExplorer(), controls, [("kappa", "lr", "momentum")])
+    box, _ = live.show(RateExplorer(), controls, rows=[[controls[n] for n in ("kappa", "lr", "momentum")]])
     return box
 
 
@@ -446,7 +402,7 @@ def _bench(kind):
 
 def _lab_cases(adaptive):
     cases = []
-    for name in surfaces.SURFACES:
+    for name in sgd_momentum.SURFACES:
         s = _surface(name, 10.0)
         for k, (lr_scale, B, steps, clip) in enumerate([(1.0, 16, 150, "off"), (0.3, 1, 150, "off"),
                                                         (1.0, 128, 150, 1.0), (0.5, 4, 400, "off"),

@@ -3,7 +3,7 @@
 Each explorer owns one figure and updates its artists in place (set_data, set_offsets), then
 blits: axes, ticks and labels come from a cached background, only the moving artists are drawn.
 `show` is what a slider calls: it updates, renders to PNG and displays the picture.
-The numbers come from dlteach.structure (pure, tested); this module only draws them.
+The numbers come from dlteach.experiments.network_structure (pure, tested); this module only draws them.
 
     explorer = BoundaryExplorer()
     _ = interact(explorer.show, name=list(structure.DATASETS), hidden=list(structure.HIDDEN_SIZES))
@@ -14,17 +14,15 @@ import io
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image, display
-import PIL.Image
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
-from matplotlib.figure import Figure
 
-from dlteach import activations, structure
+from dlteach import activations
+from dlteach.experiments import network_structure as structure
+from dlteach.widgets import live
 
 __all__ = ["ActivationExplorer", "SoftmaxExplorer", "BoundaryExplorer", "LiveLossPlot",
            "activation_grid", "softmax_grid", "boundary_grid", "tour_grid", "BENCH_CASES"]
 
-DPI = 80
 # The colours of dlteach.viz: class 0 blue (C0), class 1 orange (C1); p(class 1) = 1/2 is white.
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")
 CLASS_CMAP = LinearSegmentedColormap.from_list("class_0_to_1", [CLASS_COLORS[0], "white", CLASS_COLORS[1]])
@@ -34,7 +32,7 @@ PREDICTED_COLOR = "#2ca02c"
 def _png(fig):
     """A static figure as PNG bytes (for the fallback grids and tests)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format="png", dpi=live.DPI)
     return buf.getvalue()
 
 
@@ -50,15 +48,14 @@ class _Blitted:
     """
 
     def __init__(self, figsize, ncols, **margins):
-        self.fig = Figure(figsize=figsize, dpi=DPI)
-        self.canvas = FigureCanvasAgg(self.fig)
+        self.fig = live.live_figure(figsize, layout=None)
         self.fig.subplots_adjust(**{"left": 0.09, "right": 0.98, "bottom": 0.15, "top": 0.88, "wspace": 0.28,
                                     **margins})
         self.axes = list(np.atleast_1d(self.fig.subplots(1, ncols)))
         for ax in self.axes:
             ax.title.set_animated(True)
         self.key = None
-        self._backgrounds = {}
+        self._blitter = live.Blitter(self.fig, palette=False)   # every animated artist, one background per key
 
     @staticmethod
     def animated(*artists):
@@ -68,19 +65,7 @@ class _Blitted:
 
     def render(self):
         """PNG bytes of the figure as it is now."""
-        if self.key not in self._backgrounds:
-            self.canvas.draw()                                   # draws all but the animated artists
-            self._backgrounds[self.key] = self.canvas.copy_from_bbox(self.fig.bbox)
-        else:
-            self.canvas.restore_region(self._backgrounds[self.key])
-        for ax in self.axes:
-            moving = [a for a in ax.get_children() if a.get_animated() and a.get_visible()]
-            for artist in sorted(moving, key=lambda a: a.get_zorder()):   # as a full draw would stack them
-                ax.draw_artist(artist)
-        rgb = PIL.Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba()).convert("RGB")
-        buf = io.BytesIO()
-        rgb.save(buf, format="png", compress_level=1)            # fast: this PNG only travels to the browser
-        return buf.getvalue()
+        return self._blitter.png(key=self.key)
 
     def _show(self):
         display(Image(data=self.render(), format="png"))
@@ -292,7 +277,7 @@ class LiveLossPlot(_Blitted):
 
 def activation_grid(names=("step", "sigmoid", "tanh", "relu"), *, span=4.0):
     """Static fallback: phi (solid) and phi' (dashed) of each activation side by side. Returns the Axes."""
-    fig, axes = plt.subplots(1, len(names), figsize=(10, 2.6), dpi=DPI, layout="constrained", sharey=True)
+    fig, axes = plt.subplots(1, len(names), figsize=(10, 2.6), dpi=live.DPI, layout="constrained", sharey=True)
     for ax, name in zip(np.atleast_1d(axes), names):
         c = structure.activation_curves(name, lo=-span, hi=span)
         ax.plot(c["x"], c["f"], lw=2, label="phi(x)")
@@ -308,7 +293,7 @@ def activation_grid(names=("step", "sigmoid", "tanh", "relu"), *, span=4.0):
 
 def softmax_grid(settings=((2.0, 1.0, 0.1, 0), (2.0, 1.0, 0.1, 2), (5.0, 0.0, -5.0, 0), (0.0, 0.0, 0.0, 1))):
     """Static fallback: a = softmax(h) for a few (h0, h1, h2, target) settings, with both losses. Returns the Axes."""
-    fig, axes = plt.subplots(1, len(settings), figsize=(10, 2.6), dpi=DPI, layout="constrained", sharey=True)
+    fig, axes = plt.subplots(1, len(settings), figsize=(10, 2.6), dpi=live.DPI, layout="constrained", sharey=True)
     for ax, (h0, h1, h2, target) in zip(axes, settings):
         r = structure.softmax_report(np.array([h0, h1, h2]), target)
         colors = [PREDICTED_COLOR if j == r["predicted"] else "0.7" for j in range(3)]
@@ -324,7 +309,7 @@ def softmax_grid(settings=((2.0, 1.0, 0.1, 0), (2.0, 1.0, 0.1, 2), (5.0, 0.0, -5
 
 def boundary_grid(names=structure.DATASETS, hiddens=(1, 2, 8, 32)):
     """Static fallback: decision boundaries, one row per data set, one column per hidden size. Returns the Axes."""
-    fig, axes = plt.subplots(len(names), len(hiddens), figsize=(2.1 * len(hiddens), 2.0 * len(names)), dpi=DPI,
+    fig, axes = plt.subplots(len(names), len(hiddens), figsize=(2.1 * len(hiddens), 2.0 * len(names)), dpi=live.DPI,
                              layout="constrained", squeeze=False)
     for row, name in zip(axes, names):
         for ax, hidden in zip(row, hiddens):
@@ -335,7 +320,7 @@ def boundary_grid(names=structure.DATASETS, hiddens=(1, 2, 8, 32)):
 
 def tour_grid(name="moons", hidden=8, epochs=(0, 5, 20, structure.EPOCHS)):
     """Static fallback for the tour: the boundary of one net at a few epochs of its training. Returns the Axes."""
-    fig, axes = plt.subplots(1, len(epochs), figsize=(2.2 * len(epochs), 2.3), dpi=DPI, layout="constrained")
+    fig, axes = plt.subplots(1, len(epochs), figsize=(2.2 * len(epochs), 2.3), dpi=live.DPI, layout="constrained")
     for ax, epoch in zip(axes, epochs):
         s = structure.decision_surface(name, hidden, epoch=epoch)
         _draw_surface(ax, s, title=False)

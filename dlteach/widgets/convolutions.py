@@ -4,29 +4,24 @@ sliding window (one output pixel, its window, and its row of the convolution mat
 Each widget owns one matplotlib Figure whose axes carry no ticks, laid out and drawn once. A
 slider move sets the images' data and extents, restores the saved empty background, draws only
 the artists and encodes the PNG for an ipywidgets.Image: a few ms per update. The numbers come
-from the pure functions in dlteach.convolution (kernel_view, window_view), which the tests call.
+from the pure functions in dlteach.experiments.convolutions (kernel_view, window_view), which the tests call.
 ipywidgets is imported only when a widget is shown.
 """
 
 import functools
-import io
 
 import numpy as np
-from PIL import Image
 from matplotlib import pyplot as plt
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
-from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from dlteach import convolution as cv
 from dlteach import data
-from dlteach.widgets.softmax import _live_view
+from dlteach.experiments import convolutions as cv
+from dlteach.widgets import live
 
 __all__ = ["KernelEditor", "WindowExplorer", "kernel_editor", "window_explorer", "kernel_gallery",
            "window_grid", "editor_image", "EDITOR_IMAGES", "BENCH_CASES"]
 
-DPI = 80
 HIGHLIGHT = "#D55E00"        # Okabe-Ito vermilion: the window, the matrix row, the output pixel
 LINE_COLOR = "#8c8c8c"        # the lines between cells: NaN pixels, drawn in each colormap's "bad" colour
 # window_view's grid categories: padding, image, padding under the window, image under the window
@@ -57,41 +52,6 @@ def editor_image(name):
     if name not in cv.TEST_IMAGES:
         raise ValueError(f"editor_image: argument 'name' is {name!r}; expected one of {list(EDITOR_IMAGES)}")
     return cv.test_image(name, EDITOR_SIZE)
-
-
-def _live_figure(figsize):
-    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)        # a canvas of its own: the inline backend never shows this figure
-    return fig
-
-
-class _Live:
-    """Draw a figure without its artists once; afterwards restore that and draw only the artists.
-
-    Every axes has its ticks off, so changing an image's extent and the axes limits needs no
-    re-layout and no tick labels: restoring the background and drawing a few artists is enough.
-    """
-
-    def __init__(self, fig, artists):
-        self.fig, self.artists = fig, list(artists)
-        for artist in self.artists:
-            artist.set_animated(True)
-        fig.canvas.draw()
-        fig.set_layout_engine("none")        # freeze the layout found by the first draw
-        self.background = fig.canvas.copy_from_bbox(fig.bbox)
-
-    def png(self):
-        canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        for artist in self.artists:
-            self.fig.draw_artist(artist)
-        width, height = canvas.get_width_height()
-        rgba = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        # A 256-colour palette: several times faster to encode than RGB, and smaller.
-        palette = rgba.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        palette.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
 
 
 def _cells(values, px):
@@ -169,7 +129,7 @@ class KernelEditor:
     """
 
     def __init__(self):
-        self.fig = _live_figure((9.0, 3.3))
+        self.fig = live.live_figure((9.0, 3.3))
         ax_in, ax_k, ax_out = self.fig.subplots(1, 3, width_ratios=[1, 0.6, 1])
         self.im_in = ax_in.imshow(np.zeros((2, 2)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         self.frame = Rectangle((0, 0), 1, 1, fill=False, edgecolor=HIGHLIGHT, linewidth=1.5, linestyle="--")
@@ -183,7 +143,7 @@ class KernelEditor:
             ax.set_axis_off()
             ax.set_title(title, fontsize=9)
         self.caption = ""
-        self.live = _Live(self.fig, [self.im_in, self.frame, self.im_k, self.im_out, self.out_frame])
+        self.live = live.Blitter(self.fig, [self.im_in, self.frame, self.im_k, self.im_out, self.out_frame])
 
     def update(self, image="shapes", kernel="edge (laplacian)", weights=None, stride=1, padding=1):
         """Show `kernel` (or the nine `weights`, row by row, when given) on `image`; return the PNG."""
@@ -247,14 +207,14 @@ class WindowExplorer:
     """
 
     def __init__(self):
-        self.fig = _live_figure((9.0, 3.4))
+        self.fig = live.live_figure((9.0, 3.4))
         axes = self.fig.subplots(1, 3, width_ratios=[1, 1.6, 0.8])
         self.artists = _window_artists(axes)
         for ax, title in zip(axes, ("padded input (white: padding), the window",
                                     "convolution matrix (colour = which weight)", "output")):
             ax.set_title(title, fontsize=9)
         self.caption = ""
-        self.live = _Live(self.fig, self.artists)
+        self.live = live.Blitter(self.fig, self.artists)
 
     def update(self, size=5, kernel_size=3, stride=1, padding=0, position=0):
         """Move the window to output pixel `position` (row by row); return the PNG."""
@@ -263,14 +223,6 @@ class WindowExplorer:
         _draw_window(self.artists, view, K)
         self.caption = _window_caption(size, K, S, P, view)
         return self.live.png()
-
-
-def _show(explorer, controls, extra=()):
-    """Controls above an Image of the explorer's figure and its caption; redraw on every change."""
-    import ipywidgets as widgets
-
-    image, caption, refresh = _live_view(explorer, controls)
-    return widgets.VBox([*extra, image, caption]), refresh
 
 
 def kernel_editor(image="shapes", kernel="edge (laplacian)", stride=1, padding=1):
@@ -299,7 +251,7 @@ def kernel_editor(image="shapes", kernel="edge (laplacian)", stride=1, padding=1
 
     controls["weights"] = _Weights()
     grid = widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns="repeat(3, 6em)"))
-    box, refresh = _show(editor, controls, extra=[
+    box, refresh = live.show(editor, controls, rows=[], above=[
         widgets.HBox([widgets.VBox([preset, controls["image"]]), grid,
                       widgets.VBox([controls["stride"], controls["padding"]])])])
 
@@ -350,7 +302,7 @@ def window_explorer(size=5, kernel_size=3, stride=1, padding=1, position=0):
     fit_position()
     rows = [widgets.HBox([controls["size"], controls["kernel_size"], controls["position"]]),
             widgets.HBox([controls["stride"], controls["padding"]])]
-    box, _ = _show(WindowExplorer(), controls, extra=rows)
+    box, _ = live.show(WindowExplorer(), controls, rows=[], above=rows)
     return box
 
 
@@ -362,7 +314,7 @@ def kernel_gallery(image="shapes", names=("box blur", "sharpen", "edge (laplacia
     """
     x = editor_image(image)
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 3.6), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 3.6), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(2, len(names) + 1, height_ratios=[0.55, 1])
     axes[0, 0].set_axis_off()
     axes[1, 0].imshow(x, cmap="gray", vmin=0, vmax=1)
@@ -386,7 +338,7 @@ def window_grid(settings, fig=None):
     Returns the Figure.
     """
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 2.4 * len(settings) + 0.3), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 2.4 * len(settings) + 0.3), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(len(settings), 3, squeeze=False, width_ratios=[1, 1.6, 0.8])
     for row, (size, K, S, P, position) in zip(axes, settings):
         view = cv.window_view(size, K, S, P, position)
@@ -399,27 +351,13 @@ def window_grid(settings, fig=None):
     return fig
 
 
-@functools.lru_cache(maxsize=None)
-def _shared(cls):
-    """One figure per widget class for the benchmark, built on first use, not at import."""
-    return cls()
-
-
-def _bench_editor(**kwargs):
-    return _shared(KernelEditor).update(**kwargs)
-
-
-def _bench_window(**kwargs):
-    return _shared(WindowExplorer).update(**kwargs)
-
-
 BENCH_CASES = [
-    ("convolution.kernel_editor", _bench_editor,
+    ("convolution.kernel_editor", live.bench_call(KernelEditor),
      [{"image": image, "kernel": name, "stride": s, "padding": p}
       for image in EDITOR_IMAGES for name in list(cv.KERNELS)[::2] for s, p in ((1, 0), (1, 1), (2, 1), (4, 3))]
      + [{"image": "shapes", "kernel": "identity", "weights": [w, 0, -w, 1, 0, -1, w, 0, -w], "stride": 1,
          "padding": 1} for w in (-2.0, 0.5, 3.0)]),
-    ("convolution.window_explorer", _bench_window,
+    ("convolution.window_explorer", live.bench_call(WindowExplorer),
      [{"size": n, "kernel_size": K, "stride": S, "padding": P, "position": pos}
       for n in (3, 5, 8) for K in (1, 3, 5) for S in (1, 2, 3) for P in (0, 2) for pos in (0, 7)
       if K <= n + 2 * P]),

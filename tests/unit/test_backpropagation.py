@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from dlteach import backprop as B
+from dlteach.experiments import backpropagation as B
 from dlteach import functional, gradcheck, layers, losses
 from dlteach.autograd import Value, graph_layout, topological_order
 
@@ -268,7 +268,7 @@ def test_probe_names_the_bad_argument(kwargs, error, message):
 # --- the widgets' callbacks and static figures ---------------------------------------------------
 
 def test_every_bench_case_renders_a_png_that_changes_with_the_settings():
-    from dlteach.widgets import backprop as W
+    from dlteach.widgets import backpropagation as W
 
     names = set()
     for name, update, settings in W.BENCH_CASES:
@@ -282,7 +282,7 @@ def test_every_bench_case_renders_a_png_that_changes_with_the_settings():
 def test_static_fallbacks_and_graph_drawing_return_their_figures():
     import matplotlib.pyplot as plt
 
-    from dlteach.widgets import backprop as W
+    from dlteach.widgets import backpropagation as W
 
     for fig in (W.descent_grid(), W.depth_grid(), W.init_grid()):
         assert len(fig.axes) >= 4
@@ -297,8 +297,7 @@ def test_static_fallbacks_and_graph_drawing_return_their_figures():
 
 
 def test_explorer_widget_updates_its_image_when_a_control_moves():
-    pytest.importorskip("ipywidgets")
-    from dlteach.widgets import backprop as W
+    from dlteach.widgets import backpropagation as W
 
     explorer = W.DescentExplorer()
     box = explorer.widget()

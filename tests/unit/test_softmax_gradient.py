@@ -1,4 +1,4 @@
-"""Lesson 04's calculus (dlteach.softmax_calculus) and the pure functions behind its widgets.
+"""Lesson 04's calculus (dlteach.experiments.softmax_gradient) and the pure functions behind its widgets.
 
 Gradients against central differences, dlteach.losses and PyTorch; the Jacobian's properties as
 hypothesis properties; the widget callbacks over a grid of slider settings.
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dlteach import functional, layers, losses
-from dlteach import softmax_calculus as sc
+from dlteach.experiments import softmax_gradient as sc
 from dlteach.gradcheck import numerical_gradient, rel_error
 
 GRID = np.linspace(-4.0, 4.0, 9)     # the widgets' logit slider range, coarsely
@@ -232,10 +232,9 @@ def test_true_logit_sweep_over_the_landscape_sliders(C):
 
 
 def test_widget_callbacks_draw_what_the_pure_functions_return():
-    pytest.importorskip("PIL")
     import matplotlib.pyplot as plt
 
-    from dlteach.widgets import softmax as widget
+    from dlteach.widgets import softmax_gradient as widget
 
     names = [name for name, _, _ in widget.BENCH_CASES]
     assert names == ["softmax.logits_explorer", "softmax.loss_landscape"]

@@ -3,20 +3,16 @@ the initial weight scale; plus static grids of the same plots and a computationa
 
 Each explorer owns one matplotlib Figure (not pyplot's, so nothing is shown twice), moves its
 artists with set_data when a slider moves, and sends the redrawn PNG to an ipywidgets.Image.
-The numbers come from dlteach.backprop, whose pure functions the tests call.
+The numbers come from dlteach.experiments.backpropagation, whose pure functions the tests call.
 """
 
-import io
-from functools import lru_cache
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image
 
-from dlteach import backprop
 from dlteach.autograd import graph_layout
+from dlteach.experiments import backpropagation as backprop
+from dlteach.widgets import live
 
 __all__ = ["plot_descent", "plot_gradient_norms", "plot_spread", "draw_graph",
            "descent_grid", "depth_grid", "init_grid",
@@ -24,13 +20,12 @@ __all__ = ["plot_descent", "plot_gradient_norms", "plot_spread", "draw_graph",
            "explore_descent", "explore_depth", "explore_init", "BENCH_CASES"]
 
 COLORS = {"sigmoid": "tab:orange", "tanh": "tab:green", "relu": "tab:blue"}
-DPI = 80
 CURVATURE, W_STAR, W0 = 1.0, 2.0, -1.0      # the 1-D example: J(w) = (w - 2)^2 / 2, start at w = -1
 
 
 def _axes(ax, figsize=(5, 3.5)):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, dpi=DPI)
+        _, ax = plt.subplots(figsize=figsize, dpi=live.DPI)
     return ax
 
 
@@ -70,7 +65,7 @@ def plot_gradient_norms(depth, init="glorot", *, ax=None):
 def plot_spread(depth, activation, init, *, axes=None):
     """Left: activations' 5-95% and 25-75% bands per layer. Right: std of activations and gradients."""
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=DPI)
+        _, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=live.DPI)
     spread = backprop.layer_spread(depth, activation, init)
     _draw_spread(axes, spread, activation, init)
     return axes
@@ -125,7 +120,7 @@ def draw_graph(root, *, ax=None, show_grad=True):
 
 def descent_grid(etas=(0.3, 0.9, 1.6, 2.1)):
     """The static fallback of DescentExplorer: one panel per learning rate."""
-    fig, axes = plt.subplots(1, len(etas), figsize=(10, 2.8), dpi=DPI, sharey=True)
+    fig, axes = plt.subplots(1, len(etas), figsize=(10, 2.8), dpi=live.DPI, sharey=True)
     for ax, eta in zip(axes, etas):
         plot_descent(eta, ax=ax)
     for ax in axes[1:]:
@@ -136,7 +131,7 @@ def descent_grid(etas=(0.3, 0.9, 1.6, 2.1)):
 
 def depth_grid(depths=(5, 15), inits=("glorot", "he")):
     """The static fallback of DepthExplorer: gradient norms per layer for a few depths and inits."""
-    fig, axes = plt.subplots(len(inits), len(depths), figsize=(9, 5.5), dpi=DPI)
+    fig, axes = plt.subplots(len(inits), len(depths), figsize=(9, 5.5), dpi=live.DPI)
     for row, init in zip(np.atleast_2d(axes), inits):
         for ax, depth in zip(row, depths):
             plot_gradient_norms(depth, init, ax=ax)
@@ -147,7 +142,7 @@ def depth_grid(depths=(5, 15), inits=("glorot", "he")):
 def init_grid(depth=10, activations=("tanh", "relu"), gains=(0.5, 1.0, np.sqrt(2), 2.0)):
     """The static fallback of InitExplorer: std of activations (top) and gradients (bottom) per layer,
     one panel per activation, one line per gain."""
-    fig, axes = plt.subplots(2, len(activations), figsize=(9, 5.5), dpi=DPI, sharex=True)
+    fig, axes = plt.subplots(2, len(activations), figsize=(9, 5.5), dpi=live.DPI, sharex=True)
     shades = plt.cm.viridis(np.linspace(0, 0.85, len(gains)))
     layer = np.arange(1, depth + 1)
     for col, activation in enumerate(activations):
@@ -174,39 +169,24 @@ class _Explorer:
     figsize = (8, 3.2)
 
     def __init__(self):
-        self.fig = Figure(figsize=self.figsize, dpi=DPI)
-        self.canvas = FigureCanvasAgg(self.fig)
+        self.fig = live.live_figure(self.figsize, layout=None)
         self.axes = self.fig.subplots(1, 2)
         self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9, wspace=0.3)
         for ax in self.axes:
             ax.title.set_animated(True)
         self.png = b""
-        self._backgrounds = {}
+        self._blitter = live.Blitter(self.fig, palette=False)    # every animated artist, one background per key
         self._image = None
 
-    def _animated(self):
-        return [a for ax in self.axes for a in ax.get_children() if a.get_animated()]
-
     def _render(self, key=None):
-        if key not in self._backgrounds:
-            self.canvas.draw()                          # everything but the animated artists
-            self._backgrounds[key] = self.canvas.copy_from_bbox(self.fig.bbox)
-        else:
-            self.canvas.restore_region(self._backgrounds[key])
-        renderer = self.canvas.get_renderer()
-        for artist in self._animated():
-            artist.draw(renderer)
-        buf = io.BytesIO()
-        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba()) \
-            .save(buf, format="png", compress_level=1)  # fast compression: the PNG never leaves this machine
-        self.png = buf.getvalue()
+        self.png = self._blitter.png(key=key)
         if self._image is not None:
             self._image.value = self.png
         return self.png
 
     def widget(self, controls):
         """An ipywidgets box: the controls above the image; moving a control calls update."""
-        import ipywidgets as w    # only the notebooks need ipywidgets; the maths and plots do not
+        import ipywidgets as w  # only the notebooks need ipywidgets; the maths and plots do not
 
         self._image = w.Image(value=self.png, format="png")
 
@@ -360,22 +340,10 @@ def explore_init():
     return InitExplorer().widget()
 
 
-@lru_cache(maxsize=None)
-def _explorer(kind):
-    return {"descent": DescentExplorer, "depth": DepthExplorer, "init": InitExplorer}[kind]()
-
-
-def _bench(kind):
-    def run(**settings):
-        return _explorer(kind).update(**settings)
-    run.__name__ = f"{kind}_update"
-    return run
-
-
 BENCH_CASES = [
-    ("backprop.descent", _bench("descent"), [{"eta": e} for e in np.arange(0.05, 2.21, 0.15).round(2)]),
-    ("backprop.depth", _bench("depth"),
+    ("backprop.descent", live.bench_call(DescentExplorer), [{"eta": e} for e in np.arange(0.05, 2.21, 0.15).round(2)]),
+    ("backprop.depth", live.bench_call(DepthExplorer),
      [{"depth": d, "init": i} for i in ("glorot", "he") for d in (2, 5, 10, 15, 20, 25, 30)]),
-    ("backprop.init", _bench("init"),
+    ("backprop.init", live.bench_call(InitExplorer),
      [{"gain": float(g), "activation": a} for a in backprop.ACTIVATIONS for g in 2.0 ** np.arange(-2, 2.1, 0.5)]),
 ]

@@ -2,10 +2,8 @@
 the RNN-against-LSTM memory explorer, with the static figures that stand in for them in a static
 render and on slides, and the two diagrams (the unrolled RNN, the LSTM cell after C. Olah).
 
-Every number comes from a pure function in dlteach.sequences that the tests call. Each live widget
-owns one Figure with fixed axes, drawn once; a slider move redraws only the artists that move over
-the saved background (lesson 04's _Blitter) and sends the PNG to an ipywidgets.Image. Numbers that
-change go in an HTML caption (text is slow to draw). ipywidgets is imported only when a widget is shown.
+Every number comes from a pure function in dlteach.experiments.lstm that the tests call; each live
+widget is a live figure (dlteach.widgets.live: drawn once, then blitted).
 """
 
 import functools
@@ -15,15 +13,15 @@ import numpy as np
 from matplotlib.patches import Circle, FancyBboxPatch
 from matplotlib.ticker import MaxNLocator
 
-from dlteach import sequences as sq
+from dlteach.experiments import lstm as sq
+
 # Lesson 04's machinery: blitting over a frozen layout, and the controls in rows of two above the picture.
-from dlteach.widgets.softmax import _Blitter, _live_figure, _show
+from dlteach.widgets import live
 
 __all__ = ["T_MAX", "CELL_STEPS", "GradientExplorer", "CellExplorer", "MemoryExplorer",
            "gradient_explorer", "cell_explorer", "memory_explorer", "gradient_grid", "cell_grid",
            "memory_grid", "draw_unrolled", "draw_lstm_cell", "BENCH_CASES"]
 
-DPI = 80
 T_MAX = 100                    # the longest sequence of the gradient explorer
 CELL_STEPS = 40                # steps the hand-set cell runs
 NORM_RANGE = (1e-20, 1e20)     # the log axis of gradient norms
@@ -59,7 +57,7 @@ class GradientExplorer:
 
     def __init__(self, hidden=32, seed=0):
         self.hidden, self.seed = hidden, seed
-        self.fig = _live_figure((9.0, 3.3))
+        self.fig = live.live_figure((9.0, 3.3))
         self.ax_eig, self.ax_norm = self.fig.subplots(1, 2, width_ratios=(1, 2.2))
         self.theta = _eigen_axes(self.ax_eig)
         self.base = np.linalg.eigvals(sq.recurrent_matrix(1.0, hidden=hidden, seed=seed))   # (H,) radius 1
@@ -73,7 +71,7 @@ class GradientExplorer:
         self.ax_norm.legend(fontsize=7, loc="lower left", ncols=3, framealpha=0.8)
         self.ax_norm.set_title("the gradient reaching back through time (log scale)", fontsize=9)
         self.caption = ""
-        self.blitter = _Blitter(self.fig, [self.eig, self.circle, self.guide, self.linear, self.tanh])
+        self.blitter = live.Blitter(self.fig, [self.eig, self.circle, self.guide, self.linear, self.tanh])
 
     def update(self, radius=1.0, T=60, input_scale=0.5):
         """Redraw for spectral radius `radius`, T steps and inputs of std `input_scale`; return the PNG."""
@@ -106,18 +104,18 @@ def gradient_explorer(radius=1.0, T=60, input_scale=0.5):
     import ipywidgets as widgets
 
     style = {"description_width": "7em"}
-    return _show(GradientExplorer(), {
+    return live.show(GradientExplorer(), {
         "radius": widgets.FloatSlider(value=radius, min=0.5, max=1.5, step=0.01, description="rho(Wh)", style=style),
         "T": widgets.IntSlider(value=T, min=2, max=T_MAX, description="length T", style=style),
         "input_scale": widgets.FloatSlider(value=input_scale, min=0.0, max=2.0, step=0.05,
-                                           description="input std", style=style)})
+                                           description="input std", style=style)})[0]
 
 
 def gradient_grid(radii=(0.8, 1.0, 1.2), T=80, input_scales=(0.1, 1.0), fig=None):
     """The gradient explorer's static fallback: one panel per spectral radius, the linear RNN and the
     tanh RNN at each input strength, with the guide rho^k. Returns the Figure."""
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 3.0), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 3.0), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(1, len(radii), sharey=True)
     k = np.arange(T)
     for ax, radius in zip(axes, radii):
@@ -164,14 +162,14 @@ class CellExplorer:
     """
 
     def __init__(self):
-        self.fig = _live_figure((9.0, 3.2))
+        self.fig = live.live_figure((9.0, 3.2))
         ax = self.fig.subplots()
         _cell_axes(ax)
         self.lines = _cell_lines(ax)
         ax.legend(fontsize=7, loc="lower left", ncols=4, framealpha=0.8)
         ax.set_title(r"one LSTM unit: $C_t = f\, C_{t-1} + i\, g_t$, a value written at $t = 0$, noise after", fontsize=9)
         self.caption = ""
-        self.blitter = _Blitter(self.fig, self.lines)
+        self.blitter = live.Blitter(self.fig, self.lines)
 
     def update(self, forget=1.0, input_gate=0.0, output=1.0, write=1.0, erase_at=0):
         """Redraw for these gate values; erase_at = 0 means never. Returns the PNG."""
@@ -197,11 +195,11 @@ def cell_explorer(forget=0.95, input_gate=0.0, output=1.0, write=1.0, erase_at=0
     def gate(value, name):
         return widgets.FloatSlider(value=value, min=0.0, max=1.0, step=0.01, description=name, style=style)
 
-    return _show(CellExplorer(), {
+    return live.show(CellExplorer(), {
         "forget": gate(forget, "forget f"), "input_gate": gate(input_gate, "input i (t > 0)"),
         "output": gate(output, "output o"), "write": gate(write, "write i_0"),
         "erase_at": widgets.IntSlider(value=erase_at, min=0, max=CELL_STEPS - 1, description="erase at (0: never)",
-                                      style={"description_width": "10em"})})
+                                      style={"description_width": "10em"})})[0]
 
 
 def cell_grid(settings=None, fig=None):
@@ -212,7 +210,7 @@ def cell_grid(settings=None, fig=None):
                     ("noise let in: f = 1, i = 0.5", dict(forget=1.0, input_gate=0.5, output=1.0)),
                     ("erase: f = 0 at t = 20", dict(forget=1.0, input_gate=0.0, output=1.0, erase_at=20))]
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 4.6), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 4.6), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(2, (len(settings) + 1) // 2, sharex=True, sharey=True, squeeze=False).ravel()
     for ax, (title, kwargs) in zip(axes, settings):
         _cell_axes(ax)
@@ -235,13 +233,13 @@ class MemoryExplorer:
     def __init__(self, lengths=sq.MEMORY_LENGTHS):
         self.lengths = tuple(lengths)
         self.runs = _memory_results(self.lengths)
-        self.fig = _live_figure((9.0, 3.3))
+        self.fig = live.live_figure((9.0, 3.3))
         ax_curve, ax_T, ax_reach = self.fig.subplots(1, 3)
         self.curves = _curve_lines(ax_curve, self.runs)
         self.cursor = _final_panel(ax_T, self.runs, self.lengths)
         self.reaches = _reach_lines(ax_reach, self.lengths)
         self.caption = ""
-        self.blitter = _Blitter(self.fig, [*self.curves.values(), *self.reaches.values(), self.cursor])
+        self.blitter = live.Blitter(self.fig, [*self.curves.values(), *self.reaches.values(), self.cursor])
 
     def update(self, T=40):
         """Redraw for memory length T (one of self.lengths); return the PNG."""
@@ -327,15 +325,15 @@ def memory_explorer(T=40):
     """The live widget: a slider over the trained lengths T over MemoryExplorer.update."""
     import ipywidgets as widgets
 
-    return _show(MemoryExplorer(), {
-        "T": widgets.SelectionSlider(options=list(sq.MEMORY_LENGTHS), value=T, description="length T")})
+    return live.show(MemoryExplorer(), {
+        "T": widgets.SelectionSlider(options=list(sq.MEMORY_LENGTHS), value=T, description="length T")})[0]
 
 
 def memory_grid(short=10, long=60, lengths=sq.MEMORY_LENGTHS, fig=None):
     """The memory explorer's static fallback: training at a short and a long T, the final accuracy
     against T, and the gradient reach at the long T. Returns the Figure."""
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 5.4), dpi=DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 5.4), dpi=live.DPI, layout="constrained")
     runs = _memory_results(lengths)
     (ax_short, ax_long), (ax_T, ax_reach) = fig.subplots(2, 2)
     for ax, T in ((ax_short, short), (ax_long, long)):
@@ -364,7 +362,7 @@ def _arrow(ax, start, end, *, color="black", lw=1.2, label=None, offset=(0, 0), 
 
 def _canvas(ax, figsize, xlim, ylim):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, dpi=DPI, layout="constrained")
+        _, ax = plt.subplots(figsize=figsize, dpi=live.DPI, layout="constrained")
     ax.set(xlim=xlim, ylim=ylim, aspect="equal")
     ax.set_axis_off()
     return ax

@@ -1,4 +1,4 @@
-"""Lesson 09's autoencoder (dlteach.autoencoder) and the pure functions behind its widgets.
+"""Lesson 09's autoencoder (dlteach.experiments.outlook) and the pure functions behind its widgets.
 
 The loss gradient of the whole autoencoder against central differences (float64) and PyTorch; the
 baselines against their closed forms (mean image: half the total variance; PCA: half the discarded
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from cases import is_png
 
-from dlteach import autoencoder as ae
+from dlteach.experiments import outlook as ae
 from dlteach import data, gradcheck, layers, losses, optim, train
 from dlteach.widgets import outlook
 

@@ -3,7 +3,7 @@ time, the exploding-gradient cliff and clipping, an LSTM cell run with hand-set 
 against LSTM on a long-range memory task.
 
 Every function is pure (same arguments, same result; randomness from a seed) and needs no
-ipywidgets, so the tests call it over a grid of slider settings; dlteach.widgets.sequences draws it.
+ipywidgets, so the tests call it over a grid of slider settings; dlteach.widgets.lstm draws it.
 Training runs are slow next to a slider move, so memory_run caches its results by their settings.
 """
 
