@@ -37,13 +37,28 @@ def register(sub):
                      help="write nothing; exit 1 if exercises/ differs from a fresh release")
     rel.set_defaults(func=cmd_release)
 
-    gr = sub.add_parser("grade", help="grade submissions with nbval against the released exercise")
+    gr = sub.add_parser("grade", help="grade submissions: their code in a sandbox, the checks outside it")
     gr.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="submitted notebooks or folders of them")
-    gr.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell (default 60)")
+    gr.add_argument("--timeout", type=float, default=10, help="seconds allowed per part's checks (default 10)")
     gr.add_argument("--jobs", "-j", type=int, default=1, help="submissions graded in parallel (default 1)")
     gr.add_argument("--json", default=None, metavar="FILE",
                     help="also write the grades as JSON to FILE; '-' writes them to standard output instead of the tables")
     gr.add_argument("--course", default=None, help="course folder holding exercises/ and solutions/ (default: found from here)")
+    gr.add_argument("--exercise", default=None, metavar="NAME",
+                    help="the exercise being graded, e.g. 04_softmax_gradient: a submission of another is refused")
+    gr.add_argument("--no-sandbox", action="store_true",
+                    help="run the submissions' code without bubblewrap's sandbox (only for code you trust)")
+    limits = sandbox_limits()
+    gr.add_argument("--memory", type=int, default=limits.memory_mb, metavar="MB",
+                    help=f"memory per process of a submission (default {limits.memory_mb} MB)")
+    gr.add_argument("--cpu", type=int, default=limits.cpu_s, metavar="S",
+                    help=f"CPU seconds per process of a submission (default {limits.cpu_s})")
+    gr.add_argument("--processes", type=int, default=limits.processes, metavar="N",
+                    help=f"processes and threads a submission may have (default {limits.processes})")
+    gr.add_argument("--open-files", type=int, default=limits.open_files, metavar="N",
+                    help=f"open files per process (default {limits.open_files})")
+    gr.add_argument("--output", type=int, default=limits.output_mb, metavar="MB",
+                    help=f"largest output a submission may write (default {limits.output_mb} MB)")
     gr.set_defaults(func=cmd_grade)
 
     sl = sub.add_parser("slides", help="build offline reveal.js decks of lessons into _build/slides/")
@@ -81,6 +96,15 @@ def cmd_lab(args):
     print(f"dlteach lab: starting JupyterLab on {args.ip}, port {args.port} (or the next free one); "
           "open the URL it prints below. Ctrl-C stops it and its kernels.", flush=True)
     return serve.run(cmd, name="dlteach lab", env=os.environ.copy())
+
+
+def sandbox_limits(args=None):
+    """The sandbox's limits: the defaults, or those given on the command line."""
+    from dlteach.course.sandbox import Limits
+    if args is None:
+        return Limits()
+    return Limits(memory_mb=args.memory, cpu_s=args.cpu, processes=args.processes, open_files=args.open_files,
+                  output_mb=args.output)
 
 
 def resolve_lessons(names, root):
@@ -213,7 +237,8 @@ def cmd_grade(args):
         return 2
     root = Path(args.course).resolve() if args.course else notebooks.course_root()
     try:
-        results = grade(args.submissions, root=root, timeout=args.timeout, jobs=args.jobs)
+        results = grade(args.submissions, root=root, timeout=args.timeout, jobs=args.jobs,
+                        sandboxed=not args.no_sandbox, limits=sandbox_limits(args), exercise=args.exercise)
     except GradingError as exc:
         print(f"dlteach grade: {exc}", file=sys.stderr)
         return 2

@@ -78,8 +78,8 @@ def build():
     subs.append(("08_endless_loop.ipynb", nb, {**full, "softmax_jacobian": 0}, {"softmax_jacobian": "timed out"}))
 
     nb = filled(cross_entropy_grad="import os\nos._exit(1)")
-    subs.append(("09_kernel_dies.ipynb", nb, {**full, "cross_entropy_grad": 0, "network_backward": 0},
-                 {"cross_entropy_grad": "kernel died while running", "network_backward": "kernel had died"}))
+    subs.append(("09_kernel_dies.ipynb", nb, {**full, "cross_entropy_grad": 0},     # the later part still graded
+                 {"cross_entropy_grad": "the process ended while running this cell"}))
     return subs
 
 
