@@ -98,6 +98,21 @@ def cmd_lab(args):
     return serve.run(cmd, name="dlteach lab", env=os.environ.copy())
 
 
+def _is_notebook_or_submission(path, submissions):
+    """Whether writing to path would destroy a notebook: an .ipynb name, an existing notebook, a submission."""
+    if path.suffix == ".ipynb" or path.is_dir():
+        return True
+    targets = {Path(s).resolve() for s in submissions}
+    if path.resolve() in targets or any(t in path.resolve().parents for t in targets if t.is_dir()):
+        return True
+    if path.exists():
+        try:
+            return "cells" in json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return False
+    return False
+
+
 def sandbox_limits(args=None):
     """The sandbox's limits: the defaults, or those given on the command line."""
     from dlteach.course.sandbox import Limits
@@ -236,6 +251,10 @@ def cmd_grade(args):
               f"--timeout {args.timeout:g}", file=sys.stderr)
         return 2
     root = Path(args.course).resolve() if args.course else notebooks.course_root()
+    if args.json not in (None, "-") and _is_notebook_or_submission(Path(args.json), args.submissions):
+        print(f"dlteach grade: --json {args.json}: refusing to write the grades over a notebook or a submission; "
+              "give a new file name such as grades.json", file=sys.stderr)
+        return 2
     try:
         results = grade(args.submissions, root=root, timeout=args.timeout, jobs=args.jobs,
                         sandboxed=not args.no_sandbox, limits=sandbox_limits(args), exercise=args.exercise)

@@ -2,7 +2,7 @@
 
 Graded cells carry nbgrader-style metadata, cell.metadata["dlteach"]:
     {"id": "softmax_jacobian", "role": "answer"}               code the learner writes
-    {"id": "softmax_jacobian", "role": "check", "points": 2}   its check; prints "softmax_jacobian: ok"
+    {"id": "softmax_jacobian", "role": "check", "points": 2}   its check: passes when it raises nothing
     {"id": "proof", "role": "written", "points": 2}             a markdown answer, graded by hand
 A part is the id shared by one answer cell and one check cell.
 """
@@ -19,6 +19,9 @@ CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError")
 WRITTEN_PROMPT = "YOUR ANSWER HERE"
 ROLES = ("answer", "check", "written")
 PART_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A line that reads like a marker: any number of #, either case, SOLUTION(S), HIDDEN TEST(S).
+LIKE_A_MARKER = re.compile(r"^\s*#+\s*(begin|end)\s*(solutions?|hidden\s*tests?)\b", re.IGNORECASE)
+MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 
 
 class ReleaseError(ValueError):
@@ -97,18 +100,32 @@ def parts(nb, where):
     return found
 
 
+def check_markers(source, where):
+    """Raise ReleaseError for a line that looks like a marker but is not exactly one: released as it is,
+    it would leave the solution or the hidden tests in the exercise."""
+    for number, line in enumerate(source.splitlines(), start=1):
+        if LIKE_A_MARKER.match(line) and line.strip() not in MARKERS:
+            raise ReleaseError(f"{where}: line {number}: {line.strip()!r} looks like a marker but is not one; "
+                               f"the markers are exactly {', '.join(repr(m) for m in MARKERS)}")
+
+
 def release_notebook(solution, name, where="solution"):
     """Return the exercise made from a solution notebook (which is left unchanged).
 
     Code between the solution markers becomes '# YOUR CODE HERE' and 'raise NotImplementedError';
-    hidden tests are removed; written answers become a prompt. Check cells keep their stored outputs
-    (nbval compares them when grading); every other code cell loses its outputs.
+    hidden tests are removed; written answers become a prompt; no cell keeps its outputs, so nothing
+    shows a check passing before the learner has written anything. An answer cell without a solution
+    block, or a line that looks like a marker and is not one, is an error that names the cell.
     """
     parts(solution, where)
     nb = copy.deepcopy(solution)
     for index, cell in enumerate(nb.cells):
         here = f"{where}: cell {index}"
         meta = notebooks.graded(cell) or {}
+        check_markers(cell.source, here)
+        if meta.get("role") == "answer" and BEGIN_SOLUTION not in (line.strip() for line in cell.source.splitlines()):
+            raise ReleaseError(f"{here}: an answer cell without a '{BEGIN_SOLUTION}' block; released, it would "
+                               "hand out its code as it is")
         if cell.cell_type == "markdown":
             if meta.get("role") == "written" and BEGIN_SOLUTION not in cell.source:
                 cell.source = WRITTEN_PROMPT
@@ -116,8 +133,7 @@ def release_notebook(solution, name, where="solution"):
                 cell.source = strip_solution(cell.source, here, markdown=True)
         elif cell.cell_type == "code":
             cell.source = strip_hidden_tests(strip_solution(cell.source, here), here)
-            if meta.get("role") != "check":
-                cell.outputs, cell.execution_count = [], None
+            cell.outputs, cell.execution_count = [], None
     nb.metadata["dlteach"] = {"exercise": name}
     return nb
 

@@ -72,3 +72,20 @@ def test_an_unreadable_submission_or_unknown_exercise_says_why_and_exits_nonzero
 def test_a_missing_submission_path_is_named(tmp_path, capsys):
     assert main(["grade", str(tmp_path / "nope.ipynb"), "--course", str(ROOT)]) == 2
     assert "nope.ipynb does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["a.ipynb", "submission", "folder"])
+def test_grades_are_never_written_over_a_notebook_or_a_submission(tmp_path, capsys, target):
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    other = tmp_path / "b.ipynb"
+    other.write_bytes(nb.read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    out = {"a.ipynb": nb, "submission": other, "folder": tmp_path / "grades.json"}[target]
+    args = ["grade", "--json", str(out), str(other if target != "folder" else tmp_path), "--course", str(ROOT)]
+    if target == "submission":
+        out = tmp_path / "copy"            # a JSON name that is not a notebook, but the notebook itself is
+        args = ["grade", "--json", str(other), str(other), "--course", str(ROOT)]
+    assert main(args) == 2
+    assert "refusing to write the grades over a notebook or a submission" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

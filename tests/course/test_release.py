@@ -1,4 +1,4 @@
-"""dlteach release: solutions become stubs, hidden tests vanish, check outputs stay, and errors say where."""
+"""dlteach release: solutions become stubs, hidden tests vanish, no output is released, and errors say where."""
 
 import nbformat
 import pytest
@@ -29,7 +29,7 @@ def solution_notebook():
     return new_notebook(cells=[new_markdown_cell("# Doubling"), answer, check, written, demo])
 
 
-def test_release_replaces_solutions_hides_tests_and_keeps_check_outputs():
+def test_release_replaces_solutions_hides_tests_and_releases_no_output():
     solution = solution_notebook()
     before = nbformat.writes(solution)
     ex = release.release_notebook(solution, "01_double")
@@ -38,7 +38,7 @@ def test_release_replaces_solutions_hides_tests_and_keeps_check_outputs():
     assert "2 * x" not in answer.source and "BEGIN" not in answer.source
     assert answer.outputs == [] and answer.execution_count is None
     assert "f(21)" not in check.source and "HIDDEN" not in check.source
-    assert check.outputs[0].text == "double: ok\n" and check.execution_count == 2
+    assert check.outputs == [] and check.execution_count is None, "a stored 'ok' would show a pass before any work"
     assert written.source == release.WRITTEN_PROMPT
     assert demo.outputs == [] and demo.execution_count is None
     assert ex.metadata["dlteach"] == {"exercise": "01_double"}
@@ -89,3 +89,24 @@ def test_release_writes_exercises_and_a_second_release_changes_nothing(tmp_path)
     mtime = target.stat().st_mtime_ns
     assert release.release(tmp_path) == first
     assert target.stat().st_mtime_ns == mtime, "an unchanged exercise must not be rewritten"
+
+
+@pytest.mark.parametrize("marker", ["## BEGIN SOLUTION", "### begin solution", "### BEGIN SOLUTIONS", "#BEGIN SOLUTION",
+                                    "### END SOLUTIONS", "### BEGIN HIDDEN TEST", "### begin hidden tests",
+                                    "### END HIDDEN TEST"])
+def test_a_near_miss_marker_is_an_error_naming_the_cell_and_line(marker):
+    nb = solution_notebook()
+    kind = marker.upper()
+    if "SOLUTION" in kind:
+        nb.cells[1].source = SOLUTION.replace("### BEGIN SOLUTION" if "BEGIN" in kind else "### END SOLUTION", marker)
+    else:
+        nb.cells[2].source = CHECK.replace("### BEGIN HIDDEN TESTS" if "BEGIN" in kind else "### END HIDDEN TESTS", marker)
+    with pytest.raises(release.ReleaseError, match=r"cell [12]: line \d+: .* looks like a marker but is not one"):
+        release.release_notebook(nb, "01_double")
+
+
+def test_an_answer_cell_without_a_solution_block_is_an_error():
+    nb = solution_notebook()
+    nb.cells[1].source = "def f(x):\n    return 2 * x"
+    with pytest.raises(release.ReleaseError, match=r"cell 1: an answer cell without a '### BEGIN SOLUTION' block"):
+        release.release_notebook(nb, "01_double")
