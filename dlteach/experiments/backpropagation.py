@@ -112,7 +112,7 @@ def probe_network(depth, activation, *, init="glorot", width=32, batch=64, class
     init: "glorot" (gain 1), "he" (gain sqrt 2) or a number g: W_l ~ N(0, g^2 / width).
     Returns per hidden layer l = 1..depth:
       "act_std" std of a_l, "act_percentiles" (depth, 5) its 5/25/50/75/95th percentiles,
-      "grad_std" std of dL/dh_l (the pre-activation gradient), "weight_grad_norm" ||dL/dW_l||_F.
+      "grad_std" std of dloss/dh_l (the pre-activation gradient), "weight_grad_norm" ||dloss/dW_l||_F.
     Shapes: -> arrays (depth,), except act_percentiles (depth, 5).
     """
     outs, grad_std, weight_grad_norm = _run(depth, activation, init, width, batch, classes, seed,
@@ -127,7 +127,7 @@ def probe_network(depth, activation, *, init="glorot", width=32, batch=64, class
 
 
 def gradient_norms_by_depth(depth, activation, *, init="glorot", width=32, batch=64, seed=0):
-    """||dL/dW_l||_F for each hidden layer l = 1..depth of a fresh network (see probe_network).
+    """||dloss/dW_l||_F for each hidden layer l = 1..depth of a fresh network (see probe_network).
 
     Shapes: -> (depth,).
     """
@@ -135,7 +135,7 @@ def gradient_norms_by_depth(depth, activation, *, init="glorot", width=32, batch
 
 
 def vanishing_ratio(depths, activation, *, init="glorot", width=32, batch=64, seed=0):
-    """||dL/dW_1|| / ||dL/dW_L|| for a network of each depth L: how much the first layer's gradient
+    """||dloss/dW_1|| / ||dloss/dW_L|| for a network of each depth L: how much the first layer's gradient
     shrank (< 1) or grew (> 1) on its way down from the last hidden layer.
 
     Shapes: depths (K,) integers -> (K,).

@@ -257,16 +257,25 @@ def fit_summary(target, n, *, w=None, kind="sigmoid", points=801):
             "sup_error": float(err.max()), "mean_error": float(err.mean())}
 
 
-def error_curves(target, ns=(2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96), *, points=1001):
+def error_curves(target, ns=(2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96), *, points=1001, fit_from=8):
     """Sup error against hidden units for the sigmoid staircase and the ReLU interpolant of one target.
 
-    Returns {kind: (units (K,), errors (K,), slope)}; slope is loglog_slope, or nan when an error is
-    0 (an exact fit) so no power law applies.
+    The slope is loglog_slope over the points with n >= fit_from bumps or knots only: with fewer, the
+    cells are so coarse that the error is capped near max|f| (about 1) and the power law has not set in,
+    which would bend the fitted line (sin's staircase fits -0.92 over all points, -0.99 from 8 on).
+    Returns {kind: (units (K,), errors (K,), slope)}; slope is nan when an error in the fitted range
+    is 0 (an exact fit) so no power law applies.
     """
+    ns = np.asarray(ns, dtype=int)
+    fitted = ns >= fit_from
+    if np.count_nonzero(fitted) < 2:
+        raise ValueError(f"error_curves: argument 'fit_from' is {fit_from}; at least two of ns = {ns.tolist()} "
+                         "must reach it to fit a slope")
     out = {}
     for kind in ("sigmoid", "relu"):
         units, errors = error_vs_units(target, ns, kind=kind, points=points)
-        slope = loglog_slope(units, errors) if np.all(errors > 0) else float("nan")
+        exact = not np.all(errors[fitted] > 0)
+        slope = float("nan") if exact else loglog_slope(units[fitted], errors[fitted])
         out[kind] = (units, errors, slope)
     return out
 
@@ -390,12 +399,16 @@ def shallow_units_needed(k):
 
 
 def depth_vs_width(k, *, points=1025):
-    """The deep sawtooth g^k (2k units) next to the best shallow net with the same 2k units.
+    """The deep sawtooth g^k (2k units) next to a shallow net with the same 2k units.
 
     The shallow net has ReLUs at 2k evenly spaced knots in [0, 1) and output weights fitted by least
-    squares to g^k: with too few bends it cannot follow 2^k pieces.
+    squares to g^k: the best such net in mean squared error, not in sup error. With fewer than 2^k - 1
+    units no shallow net beats sup error 1/2 (the flat line 1/2, with no units at all, reaches it):
+    g^k alternates between 0 and 1 at x = j / 2^k, so a net within 1/2 everywhere would cross 1/2
+    upwards and downwards 2^k times, and each turn from up to down costs a bend, one per unit.
     Returns a dict: x (points,), deep, shallow (points,), deep_units, shallow_units_needed,
-    shallow_sup_error, pieces.
+    shallow_sup_error, shallow_rms_error (root mean square of shallow - deep), best_shallow_sup_error
+    (1/2 when 2k < 2^k - 1, else 0), pieces.
     """
     k = positive(k, "depth_vs_width", "k", integer=True)
     x = np.linspace(0.0, 1.0, points)                            # (P,)
@@ -405,10 +418,13 @@ def depth_vs_width(k, *, points=1025):
     # Normal equations on a (2k+1)-square system: tiny, and cheaper than lstsq's SVD on a busy machine.
     coef = np.linalg.solve(A.T @ A, A.T @ deep)                  # (2k+1,)
     shallow = A @ coef                                           # (P,)
+    gap = shallow - deep                                         # (P,)
     return {
         "x": x, "deep": deep, "shallow": shallow, "deep_units": 2 * k,
         "shallow_units_needed": shallow_units_needed(k),
-        "shallow_sup_error": float(np.max(np.abs(shallow - deep))),
+        "shallow_sup_error": float(np.max(np.abs(gap))),
+        "shallow_rms_error": float(np.sqrt(np.mean(gap ** 2))),
+        "best_shallow_sup_error": 0.5 if 2 * k < shallow_units_needed(k) else 0.0,
         "pieces": 2 ** k,
     }
 

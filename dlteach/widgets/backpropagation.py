@@ -50,13 +50,13 @@ def _verdict(eta):
 
 
 def plot_gradient_norms(depth, init="glorot", *, ax=None):
-    """||dL/dW_l|| for each layer l of a fresh `depth`-layer network, one line per activation."""
+    """||dloss/dW_l|| for each layer l of a fresh `depth`-layer network, one line per activation."""
     ax = _axes(ax)
     layers_ = np.arange(1, depth + 1)
     for name in backprop.ACTIVATIONS:
         norms = backprop.gradient_norms_by_depth(depth, name, init=init)
         ax.semilogy(layers_, norms, "o-", ms=3, color=COLORS[name], label=name)
-    ax.set(xlabel="layer l (1 = next to the input)", ylabel="||dL/dW_l||",
+    ax.set(xlabel="layer l (1 = next to the input)", ylabel="||dloss/dW_l||",
            title=f"{depth} layers, {init} init")
     ax.legend(fontsize=8)
     return ax
@@ -82,7 +82,7 @@ def _draw_spread(axes, spread, activation, init):
     ax.set(xlabel="layer", ylabel="activation a_l", title=f"{activation}, init {_init_name(init)}")
     ax.legend(fontsize=7, loc="upper left")
     ax2.semilogy(layer, spread["act_std"], "o-", ms=3, color=color, label="std of a_l")
-    ax2.semilogy(layer, spread["grad_std"], "s--", ms=3, color="0.3", label="std of dL/dh_l")
+    ax2.semilogy(layer, spread["grad_std"], "s--", ms=3, color="0.3", label="std of dloss/dh_l")
     ax2.set(xlabel="layer", ylabel="std", title="spread layer by layer", ylim=(1e-7, 1e4))
     ax2.legend(fontsize=7, loc="lower left")
 
@@ -152,7 +152,7 @@ def init_grid(depth=10, activations=("tanh", "relu"), gains=(0.5, 1.0, np.sqrt(2
             axes[0, col].semilogy(layer, spread["act_std"], "o-", ms=3, color=shade, label=label)
             axes[1, col].semilogy(layer, spread["grad_std"], "s--", ms=3, color=shade, label=label)
         axes[0, col].set(title=f"{activation}: std of activations a_l", ylabel="std")
-        axes[1, col].set(title=f"{activation}: std of gradients dL/dh_l", xlabel="layer", ylabel="std")
+        axes[1, col].set(title=f"{activation}: std of gradients dloss/dh_l", xlabel="layer", ylabel="std")
         axes[0, col].legend(fontsize=7)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.09, top=0.94, wspace=0.25, hspace=0.3)
     return fig
@@ -242,7 +242,7 @@ class DescentExplorer(_Explorer):
 
 
 class DepthExplorer(_Explorer):
-    """Left: ||dL/dW_l|| per layer for sigmoid, tanh and ReLU. Right: first layer / last layer."""
+    """Left: ||dloss/dW_l|| per layer for sigmoid, tanh and ReLU. Right: first layer / last layer."""
 
     def __init__(self, max_depth=30):
         super().__init__()
@@ -250,14 +250,14 @@ class DepthExplorer(_Explorer):
         ax, ax2 = self.axes
         self.lines = {name: _animate(ax.plot([], [], "o-", ms=3, color=COLORS[name], label=name)[0])
                       for name in backprop.ACTIVATIONS}
-        ax.set(yscale="log", xlabel="layer l (1 = next to the input)", ylabel="||dL/dW_l||",
+        ax.set(yscale="log", xlabel="layer l (1 = next to the input)", ylabel="||dloss/dW_l||",
                xlim=(0.5, max_depth + 0.5), ylim=(1e-20, 1e3))
         ax.legend(fontsize=8, loc="lower right")
         names = list(backprop.ACTIVATIONS)
         self.bars = ax2.bar(names, np.ones(len(names)), color=[COLORS[n] for n in names], log=True)
         _animate(*self.bars)
         ax2.axhline(1, color="0.3", lw=0.8)
-        ax2.set(ylabel="||dL/dW_1|| / ||dL/dW_L||", ylim=(1e-20, 1e2))
+        ax2.set(ylabel="||dloss/dW_1|| / ||dloss/dW_L||", ylim=(1e-20, 1e2))
         ax2.set_title("first layer's gradient / last layer's")
         self.update(depth=10, init="glorot")
 
@@ -289,7 +289,7 @@ class InitExplorer(_Explorer):
         self.median = _animate(ax.plot([], [], lw=1.5, label="median")[0])
         ax.set(xlabel="layer", ylabel="activation a_l", xlim=(0.5, depth + 0.5))
         self.std_line = _animate(ax2.plot([], [], "o-", ms=3, label="std of a_l")[0])
-        self.grad_line = _animate(ax2.plot([], [], "s--", ms=3, color="0.3", label="std of dL/dh_l")[0])
+        self.grad_line = _animate(ax2.plot([], [], "s--", ms=3, color="0.3", label="std of dloss/dh_l")[0])
         ax2.set(yscale="log", xlabel="layer", ylabel="std", xlim=(0.5, depth + 0.5), ylim=(1e-16, 1e6))
         ax2.legend(fontsize=7, loc="lower left")
         ax2.set_title("spread layer by layer")

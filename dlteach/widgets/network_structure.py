@@ -14,19 +14,49 @@ import io
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image, display
-from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.colors import TABLEAU_COLORS, LinearSegmentedColormap, to_hex, to_rgb
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from dlteach import activations
 from dlteach.experiments import network_structure as structure
 from dlteach.widgets import live
 
 __all__ = ["ActivationExplorer", "SoftmaxExplorer", "BoundaryExplorer", "LiveLossPlot",
-           "activation_grid", "softmax_grid", "boundary_grid", "tour_grid", "BENCH_CASES"]
+           "activation_grid", "softmax_grid", "boundary_grid", "tour_grid", "color_name", "BENCH_CASES"]
 
 # The colours of dlteach.viz: class 0 blue (C0), class 1 orange (C1); p(class 1) = 1/2 is white.
+# Lesson captions name these colours; the lessons assert color_name(constant) == the word they use.
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")
 CLASS_CMAP = LinearSegmentedColormap.from_list("class_0_to_1", [CLASS_COLORS[0], "white", CLASS_COLORS[1]])
-PREDICTED_COLOR = "#2ca02c"
+PREDICTED_COLOR = "#2ca02c"       # the argmax class's probability bar
+OTHER_CLASS_COLOR = "0.7"         # the other classes' probability bars
+LOGIT_COLOR = "0.55"              # the logit bars of the softmax explorer
+TARGET_COLOR = "k"                # the one-hot y dashes, the decision boundary p = 1/2, the point x0
+EPOCH_MARKER_COLOR = "C3"         # the tour's dot on the loss curve at the chosen epoch
+
+
+def color_name(color):
+    """The plain English name of a matplotlib colour, as a caption says it: "blue" for C0 or "#1f77b4".
+
+    Tableau colours (C0..C9) get their names, greys (r = g = b) "grey", "black" or "white";
+    anything else its hex code.
+    """
+    hex_code = to_hex(color)
+    tableau = {to_hex(v): k.removeprefix("tab:").replace("gray", "grey") for k, v in TABLEAU_COLORS.items()}
+    if hex_code in tableau:
+        return tableau[hex_code]
+    r, g, b = to_rgb(color)
+    if r == g == b:
+        return {0.0: "black", 1.0: "white"}.get(r, "grey")
+    return hex_code
+
+
+def _class_legend_handles():
+    """Legend entries for the boundary figures: the two classes' points and the boundary line."""
+    return [Line2D([], [], ls="none", marker="o", ms=4, color=CLASS_COLORS[0], label="class 0"),
+            Line2D([], [], ls="none", marker="o", ms=4, color=CLASS_COLORS[1], label="class 1"),
+            Line2D([], [], color=TARGET_COLOR, lw=1.2, label="boundary p(class 1) = 1/2")]
 
 
 def _png(fig):
@@ -72,18 +102,24 @@ class _Blitted:
 
 
 class ActivationExplorer(_Blitted):
-    """phi and phi' on [-5, 5], the tangent to phi at a point x0, and phi'(x0) with its central difference."""
+    """phi and phi' on [-5, 5], the tangent to phi at a point x0, and phi'(x0) with its central difference.
+
+    The dot on the right is the exact phi'(x0) from the formula; the central difference at x0 is the
+    number in the right panel's title (it has no dot: at a kink it does not exist).
+    """
 
     SPAN = 5.0
 
     def __init__(self):
-        super().__init__((8, 3.2), 2)
+        super().__init__((8, 3.4), 2, top=0.84)                  # room for the two-line title
         self.ax_f, self.ax_df = self.axes
         (self.line_f,) = self.ax_f.plot([], [], lw=2, color="C0", label="phi(x)")
         (self.line_df,) = self.ax_df.plot([], [], lw=2, color="C1", label="phi'(x)")
-        self.tangent = self.animated(*self.ax_f.plot([], [], lw=1.5, ls="--", color="k", label="tangent at x0"))
-        self.point_f = self.animated(*self.ax_f.plot([], [], "o", color="k", ms=6))
-        self.point_df = self.animated(*self.ax_df.plot([], [], "o", color="k", ms=6, label="phi'(x0)"))
+        self.tangent = self.animated(*self.ax_f.plot([], [], lw=1.5, ls="--", color=TARGET_COLOR,
+                                                     label="tangent at x0"))
+        self.point_f = self.animated(*self.ax_f.plot([], [], "o", color=TARGET_COLOR, ms=6, label="(x0, phi(x0))"))
+        self.point_df = self.animated(*self.ax_df.plot([], [], "o", color=TARGET_COLOR, ms=6,
+                                                       label="phi'(x0), the formula"))
         for ax, label in ((self.ax_f, "phi(x)"), (self.ax_df, "phi'(x)")):
             ax.axhline(0, color="0.6", lw=0.8)
             ax.axvline(0, color="0.6", lw=0.8)
@@ -111,7 +147,8 @@ class ActivationExplorer(_Blitted):
         self.point_df.set_data([t["x0"]], [t["df0"]])
         numeric = "undefined (kink)" if np.isnan(t["numeric"]) else f"{t['numeric']:.3f}"
         self.ax_f.set_title(f"{name}: phi(x) = {act.text}", fontsize=10)
-        self.ax_df.set_title(f"phi'({x0:.2f}) = {t['df0']:.3f};  central difference {numeric}", fontsize=10)
+        self.ax_df.set_title(f"phi'({x0:.2f}) = {t['df0']:.3f} (dot)\ncentral difference at x0: {numeric}",
+                             fontsize=10)
         return self
 
     def show(self, name="relu", x0=1.0):
@@ -125,15 +162,16 @@ class SoftmaxExplorer(_Blitted):
         super().__init__((8, 3.2), 2, top=0.83)
         self.ax_h, self.ax_a = self.axes
         idx = np.arange(3)
-        self.bars_h = self.ax_h.bar(idx, np.zeros(3), color="0.55")
-        self.bars_a = self.ax_a.bar(idx, np.zeros(3), color="0.7")
-        self.marks_y = self.ax_a.scatter(idx, np.zeros(3), marker="_", s=900, color="k", zorder=3)   # one-hot y
+        self.bars_h = self.ax_h.bar(idx, np.zeros(3), color=LOGIT_COLOR)
+        self.bars_a = self.ax_a.bar(idx, np.zeros(3), color=OTHER_CLASS_COLOR)
+        self.marks_y = self.ax_a.scatter(idx, np.zeros(3), marker="_", s=900, color=TARGET_COLOR, zorder=3)
         self.animated(*self.bars_h, *self.bars_a, self.marks_y)
         self.ax_h.set_ylim(-5.5, 5.5)
         self.ax_h.axhline(0, color="0.3", lw=0.8)
         self.ax_h.set_ylabel("logit h_j")
         self.ax_a.set_ylim(0, 1.15)
         self.ax_a.set_ylabel("a_j (bars), y_j (dashes)")
+        self.ax_a.legend(handles=_softmax_legend_handles(), loc="upper right", fontsize=7)
         for ax in self.axes:
             ax.set_xticks(idx, ["class 0", "class 1", "class 2"])
 
@@ -142,7 +180,7 @@ class SoftmaxExplorer(_Blitted):
         for j, (bh, ba) in enumerate(zip(self.bars_h, self.bars_a)):
             bh.set_height((h0, h1, h2)[j])
             ba.set_height(r["probs"][j])
-            ba.set_color(PREDICTED_COLOR if j == r["predicted"] else "0.7")
+            ba.set_color(PREDICTED_COLOR if j == r["predicted"] else OTHER_CLASS_COLOR)
         self.marks_y.set_offsets(np.column_stack([np.arange(3), r["one_hot"]]))
         self.ax_h.set_title(f"logits h; true class y = {int(target)}", fontsize=10)
         verdict = "right" if r["correct"] else "wrong"
@@ -154,13 +192,19 @@ class SoftmaxExplorer(_Blitted):
         self.update(h0, h1, h2, target)._show()
 
 
+def _softmax_legend_handles():
+    return [Patch(color=PREDICTED_COLOR, label="a_j, predicted class"),
+            Patch(color=OTHER_CLASS_COLOR, label="a_j, other classes"),
+            Line2D([], [], ls="none", marker="_", ms=12, mew=2, color=TARGET_COLOR, label="one-hot y")]
+
+
 LEVELS = np.linspace(0, 1, 11)     # banded, not smooth: flat colours keep the stored PNGs small
 
 
 def _contours(ax, s):
     """Filled bands of p(class 1) and the black boundary p = 1/2; returns both contour sets."""
     filled = ax.contourf(s["xx"], s["yy"], s["prob"], levels=LEVELS, cmap=CLASS_CMAP, alpha=0.55)
-    line = ax.contour(s["xx"], s["yy"], s["prob"], levels=[0.5], colors="k", linewidths=1.2)
+    line = ax.contour(s["xx"], s["yy"], s["prob"], levels=[0.5], colors=TARGET_COLOR, linewidths=1.2)
     return filled, line
 
 
@@ -173,7 +217,7 @@ def _draw_surface(ax, s, *, title=True):
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
-        ax.set_title(f"{s['params']['0.b'].size} hidden: acc {s['accuracy']:.0%}", fontsize=9)
+        ax.set_title(f"{s['params']['0.b'].size} hidden: acc {s['accuracy']:.1%}", fontsize=9)
 
 
 class BoundaryExplorer(_Blitted):
@@ -186,18 +230,19 @@ class BoundaryExplorer(_Blitted):
     def __init__(self, *, names=structure.DATASETS, hiddens=structure.HIDDEN_SIZES, with_history=False):
         structure.precompute(names, hiddens)
         self.with_history = with_history
-        super().__init__((8, 3.6) if with_history else (4.6, 3.9), 2 if with_history else 1,
-                         **({} if with_history else {"left": 0.13, "bottom": 0.13}))
+        super().__init__((8, 4.0) if with_history else (4.6, 4.3), 2 if with_history else 1,
+                         **({"bottom": 0.22} if with_history else {"left": 0.13, "bottom": 0.22}))
         self.ax = self.axes[0]
         # The points move with the data set and sit above the bands, so they are drawn on every move.
         self.points = self.animated(self.ax.scatter([], [], s=10, edgecolors="none", zorder=3, antialiased=False))
         self.contours = ()
         self.ax.set_xlabel("x1")
         self.ax.set_ylabel("x2")
+        self.fig.legend(handles=_class_legend_handles(), loc="lower left", ncol=3, fontsize=8, frameon=False)
         if with_history:
             self.ax_loss = self.axes[1]
             self.curve = self.animated(*self.ax_loss.plot([], [], color="C0", label="training loss"))
-            self.marker = self.animated(*self.ax_loss.plot([], [], "o", color="C3", label="this epoch"))
+            self.marker = self.animated(*self.ax_loss.plot([], [], "o", color=EPOCH_MARKER_COLOR, label="this epoch"))
             self.ax_loss.set_yscale("log")
             self.ax_loss.set_xlim(0, structure.EPOCHS + 1)
             self.ax_loss.set_ylim(*LOSS_LIMITS)
@@ -218,7 +263,7 @@ class BoundaryExplorer(_Blitted):
             c.remove()                 # contour sets cannot be moved in place: swap them, keep the rest
         self.contours = self.animated(*_contours(self.ax, s))
         self.ax.set_title(f"{name}, {hidden} hidden units, epoch {s['epoch']}: "
-                          f"accuracy {s['accuracy']:.0%}", fontsize=10)
+                          f"accuracy {s['accuracy']:.1%}", fontsize=10)
         if self.with_history:
             loss = np.asarray(s["history"]["loss"])
             self.curve.set_data(np.arange(1, len(loss) + 1), loss)
@@ -296,35 +341,38 @@ def softmax_grid(settings=((2.0, 1.0, 0.1, 0), (2.0, 1.0, 0.1, 2), (5.0, 0.0, -5
     fig, axes = plt.subplots(1, len(settings), figsize=(10, 2.6), dpi=live.DPI, layout="constrained", sharey=True)
     for ax, (h0, h1, h2, target) in zip(axes, settings):
         r = structure.softmax_report(np.array([h0, h1, h2]), target)
-        colors = [PREDICTED_COLOR if j == r["predicted"] else "0.7" for j in range(3)]
+        colors = [PREDICTED_COLOR if j == r["predicted"] else OTHER_CLASS_COLOR for j in range(3)]
         ax.bar(range(3), r["probs"], color=colors)
-        ax.scatter(range(3), r["one_hot"], marker="_", s=500, color="k", zorder=3)
+        ax.scatter(range(3), r["one_hot"], marker="_", s=500, color=TARGET_COLOR, zorder=3)
         ax.set_xticks(range(3), ["0", "1", "2"])
         ax.set_xlabel(f"h = ({h0:g}, {h1:g}, {h2:g}), y = {target}", fontsize=9)
         ax.set_title(f"CE {r['cross_entropy']:.2f}, squared {r['squared']:.2f}", fontsize=9)
         ax.set_ylim(0, 1.1)
     axes[0].set_ylabel("a = softmax(h)")
+    fig.legend(handles=_softmax_legend_handles(), loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     return axes
 
 
 def boundary_grid(names=structure.DATASETS, hiddens=(1, 2, 8, 32)):
     """Static fallback: decision boundaries, one row per data set, one column per hidden size. Returns the Axes."""
-    fig, axes = plt.subplots(len(names), len(hiddens), figsize=(2.1 * len(hiddens), 2.0 * len(names)), dpi=live.DPI,
+    fig, axes = plt.subplots(len(names), len(hiddens), figsize=(2.1 * len(hiddens), 2.0 * len(names) + 0.3), dpi=live.DPI,
                              layout="constrained", squeeze=False)
     for row, name in zip(axes, names):
         for ax, hidden in zip(row, hiddens):
             _draw_surface(ax, structure.decision_surface(name, hidden))
         row[0].set_ylabel(name)
+    fig.legend(handles=_class_legend_handles(), loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     return axes
 
 
 def tour_grid(name="moons", hidden=8, epochs=(0, 5, 20, structure.EPOCHS)):
     """Static fallback for the tour: the boundary of one net at a few epochs of its training. Returns the Axes."""
-    fig, axes = plt.subplots(1, len(epochs), figsize=(2.2 * len(epochs), 2.3), dpi=live.DPI, layout="constrained")
+    fig, axes = plt.subplots(1, len(epochs), figsize=(2.2 * len(epochs), 2.6), dpi=live.DPI, layout="constrained")
     for ax, epoch in zip(axes, epochs):
         s = structure.decision_surface(name, hidden, epoch=epoch)
         _draw_surface(ax, s, title=False)
-        ax.set_title(f"epoch {epoch}: acc {s['accuracy']:.0%}", fontsize=9)
+        ax.set_title(f"epoch {epoch}: acc {s['accuracy']:.1%}", fontsize=9)
+    fig.legend(handles=_class_legend_handles(), loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     return axes
 
 

@@ -18,7 +18,7 @@ from dlteach.experiments import outlook as ae
 # Lesson 04's blitting and live figure: one way to redraw only what a slider moves.
 from dlteach.widgets import live
 
-__all__ = ["CLASS_COLORS", "digit_examples", "code_range", "draw_codes", "CodeExplorer", "TrainingReplay",
+__all__ = ["CLASS_COLORS", "digit_examples", "code_range", "draw_codes", "class_legend", "CodeExplorer", "TrainingReplay",
            "code_explorer", "training_replay", "decoder_map_figure", "replay_grid", "BENCH_CASES"]
 
 CLASS_COLORS = plt.get_cmap("tab10").colors          # one colour per digit class 0..9
@@ -62,6 +62,16 @@ def draw_codes(ax, Z, y, *, size=6, alpha=0.55, numbers=True):
                     color=CLASS_COLORS[c % 10], bbox=dict(boxstyle="circle,pad=0.15", fc="white", ec="none",
                                                           alpha=0.8))
     return scatter
+
+
+def class_legend(target, classes=range(10), **kwargs):
+    """A legend of the class colours (one dot per digit class) on a Figure, SubFigure or Axes; returns it."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker="o", ms=5, color=CLASS_COLORS[c % 10]) for c in classes]
+    options = dict(ncols=len(handles), fontsize=8, frameon=False, handletextpad=0.1, columnspacing=0.8,
+                   title="digit class", title_fontsize=8)
+    return target.legend(handles, [str(c) for c in classes], **{**options, **kwargs})
 
 
 def _mosaic(images, ncols, pad=1):
@@ -159,12 +169,13 @@ class TrainingReplay:
         for epoch in self.epochs:      # ~2 ms each: the curve is drawn once, in the background
             history.load(epoch, self.model)
             self.errors.append(ae.reconstruction_error(self.model, X_eval))
-        self.fig = live.live_figure((9.0, 3.3))
+        self.fig = live.live_figure((9.0, 3.7))
         ax_codes, ax_digits, ax_error = self.fig.subplots(1, 3, width_ratios=(1.1, 1.1, 1.2))
         self.scatter = draw_codes(ax_codes, np.zeros((len(X_eval), 2)), self.y_eval, size=5, numbers=False)
         ax_codes.set(xlim=(-self.LIMIT, self.LIMIT), ylim=(-self.LIMIT, self.LIMIT), aspect="equal",
                      xlabel="$z_1$ / std", ylabel="$z_2$ / std")
         ax_codes.set_title("codes of the test digits", fontsize=9)
+        class_legend(self.fig, np.unique(self.y_eval), loc="outside lower center")
         self.strip = _pairs(X_show, X_show)
         self.digits = _show_image(ax_digits, self.strip, "test digits and their reconstructions")
         rows = -(-len(X_show) // PAIR_COLUMNS)
@@ -250,13 +261,15 @@ def replay_grid(model, history, epochs, X_show, X_eval, y_eval, fig=None):
     X_show with their reconstructions after each of those epochs (bottom). Returns the Figure."""
     model = copy.deepcopy(model)
     views = {e: ae.replay_view(model, history, e, X_show, X_eval, y_eval) for e in epochs}
+    codes_height, digits_height = 2.4, 0.55 * (len(epochs) + 1) + 0.4      # inches; the codes row holds a legend
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 1.9 + 0.55 * (len(epochs) + 1) + 0.4), dpi=live.DPI, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=(1.9, 0.55 * (len(epochs) + 1) + 0.4))
+        fig = plt.figure(figsize=(9.0, codes_height + digits_height), dpi=live.DPI, layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(codes_height, digits_height))
     for ax, (e, view) in zip(top.subplots(1, len(epochs)), views.items()):
         draw_codes(ax, np.clip(view["codes"], -3.5, 3.5), y_eval, size=3, numbers=False)
         ax.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), aspect="equal", xticks=[], yticks=[])
         ax.set_title(f"epoch {e}: error {view['error']:.2f}", fontsize=9)
+    class_legend(top, np.unique(y_eval), loc="outside lower center")
     rows = [X_show] + [views[e]["recon"] for e in epochs]
     ax = bottom.subplots()
     _show_image(ax, _mosaic(np.concatenate(rows), len(X_show)), "test digits and their reconstructions")

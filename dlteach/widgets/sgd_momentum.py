@@ -18,7 +18,7 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 from dlteach.experiments import sgd_momentum
 from dlteach.widgets import live
 
-__all__ = ["COLORS", "LABELS", "LAB_METHODS", "ADAPTIVE_METHODS", "surface_map", "draw_lab", "lab_grid",
+__all__ = ["COLORS", "COLOR_NAMES", "LABELS", "LAB_METHODS", "ADAPTIVE_METHODS", "surface_map", "draw_lab", "lab_runs", "lab_grid",
            "rate_grid", "OptimizerLab", "RateExplorer", "optimizer_lab", "adaptive_lab", "rate_explorer",
            "BENCH_CASES"]
 
@@ -27,6 +27,9 @@ ADAPTIVE_METHODS = ("gd", "adagrad", "rmsprop", "adam")
 # Okabe-Ito colours: told apart by colour-blind readers too.
 COLORS = {"gd": "#000000", "sgd": "#E69F00", "polyak": "#D55E00", "momentum": "#0072B2",
           "nesterov": "#56B4E9", "adagrad": "#009E73", "rmsprop": "#CC79A7", "adam": "#9A7B00"}
+# What a caption calls each colour: lessons assert their captions against it.
+COLOR_NAMES = {"#000000": "black", "#E69F00": "orange", "#D55E00": "vermilion", "#0072B2": "blue",
+               "#56B4E9": "sky blue", "#009E73": "bluish green", "#CC79A7": "reddish purple", "#9A7B00": "dark yellow"}
 LABELS = {"gd": "GD", "sgd": "SGD", "polyak": "SGD + Polyak avg", "momentum": "momentum",
           "nesterov": "Nesterov", "adagrad": "AdaGrad", "rmsprop": "RMSProp", "adam": "Adam"}
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -110,24 +113,38 @@ def _few_ticks(*axes):
             ax.yaxis.set_major_locator(MaxNLocator(5))
 
 
-def lab_grid(settings, *, methods=LAB_METHODS, figsize_row=(9.0, 2.6)):
-    """Static fallback: one row (map, J - J*) per setting, settings a list of (label, kwargs) where
-    kwargs holds name (the surface), kappa, and sgd_momentum.compare's start, steps, lr, ...
+def lab_runs(settings, *, methods=LAB_METHODS):
+    """The runs behind lab_grid, so a lesson can check what it draws: {label: (surface, {method: run}, steps)}.
 
-    Returns the Figure.
+    settings: a list of (label, kwargs), kwargs holding name (the surface), kappa, and sgd_momentum.compare's
+    start, steps, lr, ...
     """
-    fig = Figure(figsize=(figsize_row[0], figsize_row[1] * len(settings)), dpi=live.DPI, layout="constrained")
-    axes = fig.subplots(len(settings), 2, squeeze=False, width_ratios=(1.1, 1))
-    for row, (label, kw) in zip(axes, settings):
+    out = {}
+    for label, kw in settings:
         kw = dict(kw)
         name, kappa = kw.pop("name"), kw.pop("kappa", 10.0)
         s = _surface(name, kappa)
-        kw.setdefault("start", s.start)
+        start, steps = kw.pop("start", s.start), kw.pop("steps", 200)
         kw.setdefault("lr", s.lr)
-        start, steps = kw.pop("start"), kw.pop("steps", 200)
-        runs = sgd_momentum.compare(s, methods, start, steps, **kw)
-        draw_lab(row, name, runs, kappa=kappa, steps=steps, legend=row is axes[0])
+        out[label] = (s, sgd_momentum.compare(s, methods, start, steps, **kw), steps)
+    return out
+
+
+def lab_grid(settings, *, methods=LAB_METHODS, runs=None, figsize_row=(9.0, 2.6)):
+    """Static fallback: one row (map, J - J*) per setting, one legend for the whole figure above the rows.
+
+    settings as for lab_runs; runs: lab_runs(settings, methods=methods) when the caller already has it.
+    Returns the Figure.
+    """
+    runs = lab_runs(settings, methods=methods) if runs is None else runs
+    fig = Figure(figsize=(figsize_row[0], figsize_row[1] * len(runs) + 0.3), dpi=live.DPI, layout="constrained")
+    axes = fig.subplots(len(runs), 2, squeeze=False, width_ratios=(1.1, 1))
+    for row, (label, (s, row_runs, steps)) in zip(axes, runs.items()):
+        lines = draw_lab(row, s.name, row_runs, kappa=getattr(s, "kappa", 10.0), steps=steps, legend=False)
         row[0].set_title(f"{label}: {s.title}", fontsize=10)
+    # Every row draws the same methods in the same colours: one legend, outside the panels, covers no data.
+    fig.legend(handles=[path for path, _ in lines.values()], loc="outside upper center", ncols=len(lines),
+               fontsize=9, frameon=False)
     return fig
 
 
@@ -139,12 +156,16 @@ def _rate_axes(ax_map, ax_dist, view, kappa):
     ax_map.plot(eta, mu, "*", color="white", markeredgecolor="black", markersize=13)
     ax_map.plot(view["best_gd"][0], 0.0, "*", color="white", markeredgecolor="black", markersize=11, clip_on=False)
     ax_map.set(xlabel=r"learning rate $\eta$", ylabel=r"momentum $\mu$")
-    ax_map.set_title(f"momentum: steps to shrink the error 10x, kappa = {kappa:g}", fontsize=10)
+    ax_map.set_title(_rate_title(kappa), fontsize=10)
     ax_dist.set(yscale="log", ylim=(1e-12, 10), xlim=(0, len(view["dist_gd"]) - 1), xlabel="step t",
                 ylabel=r"$\|w_t - w^*\|$")
     ax_dist.grid(alpha=0.3)
     _few_ticks(ax_map, ax_dist)
     return im
+
+
+def _rate_title(kappa):
+    return f"kappa = {kappa:g}: momentum's steps per 10x"
 
 
 def steps_per_decade(rate):
@@ -172,9 +193,10 @@ def rate_grid(kappas=(10.0, 100.0)):
         ax_dist.plot(t, d0 * gd["best_gd"][1] ** t, "--", color=COLORS["gd"], lw=1, label="predicted rate^t")
         ax_dist.plot(t, d0 * view["best_momentum"][2] ** t, "--", color=COLORS["momentum"], lw=1)
         ax_dist.legend(fontsize=8, loc="lower left")
-        ax_dist.set_title(f"kappa = {kappa:g}: GD {gd['best_gd'][1]:.3f}, momentum "
-                          f"{view['best_momentum'][2]:.3f} per step", fontsize=10)
-    fig.colorbar(im, ax=axes[:, 0].tolist(), label="steps per 10x (fewer is faster)", shrink=0.8, extend="max")
+        ax_dist.set_title(f"best rates: GD {gd['best_gd'][1]:.3f}, momentum {view['best_momentum'][2]:.3f}",
+                          fontsize=10)
+        # One colourbar per map, beside it: a bar spanning both rows would cover the lower map's title.
+        fig.colorbar(im, ax=ax_map, label="steps per 10x (fewer is faster)", extend="max")
     return fig
 
 
@@ -297,7 +319,7 @@ class RateExplorer:
         eta_m, mu_m, best = view["best_momentum"]
         self.stars[0].set_data([eta_m], [mu_m])
         self.stars[1].set_data([view["best_gd"][0]], [0.0])
-        self.title.set_text(f"momentum: steps to shrink the error 10x, kappa = {kappa:g}")
+        self.title.set_text(_rate_title(kappa))
         self.point.set_data([lr], [momentum])
         d0 = view["dist_gd"][0]
         with np.errstate(over="ignore"):

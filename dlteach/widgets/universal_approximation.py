@@ -56,12 +56,17 @@ def plot_error_curves(target, *, ax=None):
     """
     ax = _axes(ax, (5, 3.2))
     for kind, (units, errors, slope) in approximation.error_curves(target).items():
-        label = f"{kind}: slope {slope:.2f}" if np.isfinite(slope) else f"{kind}: exact (error 0)"
+        label = _slope_label(kind, slope)
         ax.loglog(units, np.maximum(errors, 1e-6), "o-", color=_COLORS[kind], ms=4, label=label)
     ax.set(xlabel="hidden units", ylabel="sup error", ylim=(1e-6, 3), title=f"{target}: error against units")
     ax.legend(fontsize=8)
     ax.grid(True, which="major", alpha=0.3)
     return ax
+
+
+def _slope_label(kind, slope):
+    # The slope is fitted from N = 8 bumps or knots on (see approximation.error_curves).
+    return f"{kind}: slope {slope:.2f} (fit N >= 8)" if np.isfinite(slope) else f"{kind}: exact (error 0)"
 
 
 def plot_towers(target, n, w, *, axes=None):
@@ -82,13 +87,15 @@ def plot_towers(target, n, w, *, axes=None):
 
 
 def plot_sawtooth(k, *, ax=None):
-    """The deep sawtooth g^k (2k units) and the best shallow net with the same 2k units. Returns the Axes."""
+    """The deep sawtooth g^k (2k units), the least-squares shallow net with the same 2k units, and the
+    flat line 1/2: with fewer than 2^k - 1 units no shallow net has a smaller sup error. Returns the Axes."""
     ax = _axes(ax, (5, 3.2))
     d = approximation.depth_vs_width(k)
     ax.plot(d["x"], d["deep"], color=_COLORS["sigmoid"], lw=1.5, label=f"deep: {d['deep_units']} units, {d['pieces']} pieces")
-    ax.plot(d["x"], d["shallow"], color=_COLORS["relu"], lw=1.5, label=f"shallow, {d['deep_units']} units")
+    ax.plot(d["x"], d["shallow"], color=_COLORS["relu"], lw=1.5, label=f"shallow, {d['deep_units']} units, least squares")
+    ax.axhline(0.5, color="0.4", ls=":", lw=1.2, label="flat 1/2: sup error 1/2")
     ax.set(xlabel="x", ylabel="g^k(x)", xlim=(0, 1), ylim=(-0.4, 1.6), title=f"k = {k}: shallow sup error {d['shallow_sup_error']:.2f}")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=7)
     return ax
 
 
@@ -132,7 +139,7 @@ def depth_grid(ks):
     fig, axes = plt.subplots(1, len(ks) + 1, figsize=(2.9 * (len(ks) + 1), 3), dpi=live.DPI)
     for i, (ax, k) in enumerate(zip(axes, ks)):
         plot_sawtooth(k, ax=ax)
-        ax.set_title(f"k = {k}: shallow error {ax.get_title().rsplit(' ', 1)[-1]}", fontsize=9)
+        ax.set_title(f"k = {k}: shallow sup error {ax.get_title().rsplit(' ', 1)[-1]}", fontsize=9)
         if i:
             ax.get_legend().remove()
     plot_units(ks[-1], ax=axes[-1])
@@ -230,7 +237,7 @@ class ErrorView(_View):
         for kind, (units, errors, slope) in curves.items():
             errors = np.maximum(errors, 1e-6)        # an exact fit (error 0) sits on the floor of the plot
             self.lines[kind].set_data(units, errors)
-            self.lines[kind].set_label(f"{kind}: slope {slope:.2f}" if np.isfinite(slope) else f"{kind}: exact")
+            self.lines[kind].set_label(_slope_label(kind, slope))
             i = int(np.argmin(np.abs(units / (2 if kind == "sigmoid" else 1) - n)))
             self.marks[kind].set_data(units[i:i + 1], errors[i:i + 1])
         self.axes[0].set_title(f"{target}: sup error against units (stars: N = {n} bumps or knots)")
@@ -270,8 +277,8 @@ class DepthView(_View):
         plot_units(3, ax=self.axes[1])
         self.deep, self.shallow = self.axes[0].lines[:2]
         self.deep.set_label("deep (composed tents)")
-        self.shallow.set_label("shallow, same units")
-        self.axes[0].legend(loc="upper right", fontsize=8)
+        self.shallow.set_label("shallow, same units, least squares")
+        self.axes[0].legend(loc="upper right", fontsize=8)   # the flat line 1/2 keeps its label from plot_sawtooth
         self.marker = self.axes[1].lines[-1]
         self._finish()
 
@@ -284,7 +291,7 @@ class DepthView(_View):
         self.deep.set_ydata(d["deep"])
         self.shallow.set_ydata(d["shallow"])
         self.axes[0].set_title(f"k = {k}: {d['pieces']} pieces, {d['deep_units']} units each; "
-                               f"shallow error {d['shallow_sup_error']:.2f}", fontsize=10)
+                               f"shallow sup error {d['shallow_sup_error']:.2f}", fontsize=10)
         self.marker.set_xdata([k, k])
         return d
 

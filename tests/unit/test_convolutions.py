@@ -310,3 +310,25 @@ def test_window_explorer_ui_keeps_the_pixel_slider_in_range():
     sliders["input size"].value = 3
     sliders["kernel K"].value = 5                         # larger than the padded input: pulled back
     assert sliders["kernel K"].value == 3 and sliders["output pixel"].max == 0
+
+
+def test_cnn_beats_an_mlp_of_the_same_budget_over_seeds_as_lesson_07_says():
+    """Lesson 07, step 11: over seeds 0 to 5 (split and initial weights) the CNN of the lesson leads the
+    MLP of the same size by 0.4 to 3.6 points after 10 epochs, and never trails."""
+    from dlteach import data, losses, optim, train
+    X, y = data.load_digits(layout="nchw", scale=True)
+    lead = []
+    for seed in range(6):
+        X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, rng=np.random.default_rng(seed))
+        rng = (lambda k: np.random.default_rng(10 * seed + k)) if seed else np.random.default_rng   # seed 0: the lesson's
+        cnn = layers.Sequential(layers.Conv2d(1, 8, 3, padding=1, rng=rng(1)), layers.ReLU(), layers.MaxPool2d(2),
+                                layers.Flatten(), layers.Linear(8 * 4 * 4, 10, rng=rng(2)))
+        mlp = layers.Sequential(layers.Flatten(), layers.Linear(64, 18, rng=rng(1)), layers.ReLU(),
+                                layers.Linear(18, 10, rng=rng(2)))
+        acc = []
+        for model in (cnn, mlp):
+            train.fit(model, losses.softmax_cross_entropy, optim.Adam(model, lr=1e-2), (X_train, y_train), 10,
+                      batch_size=32, val_data=(X_test, y_test), rng=rng(3), progress=False)
+            acc.append(train.evaluate(model, losses.softmax_cross_entropy, (X_test, y_test))[1])
+        lead.append(acc[0] - acc[1])
+    assert 0 < min(lead) <= 0.005 and 0.03 < max(lead) < 0.04, f"CNN lead: {np.round(100 * np.array(lead), 1)} points"

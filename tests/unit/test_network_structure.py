@@ -332,3 +332,69 @@ def test_bench_cases_cover_every_explorer_with_valid_settings(ws):
     for name, fn, cases in ws.BENCH_CASES:
         assert callable(fn) and cases, name
         assert fn(**cases[-1]) > 1000, name                               # a PNG of the updated figure
+
+
+def test_color_name_gives_the_words_the_lesson_captions_use(ws):
+    assert [ws.color_name(c) for c in ws.CLASS_COLORS] == ["blue", "orange"]
+    assert ws.color_name(ws.PREDICTED_COLOR) == "green" and ws.color_name(ws.EPOCH_MARKER_COLOR) == "red"
+    assert ws.color_name(ws.OTHER_CLASS_COLOR) == ws.color_name(ws.LOGIT_COLOR) == "grey"
+    assert ws.color_name(ws.TARGET_COLOR) == "black" and ws.color_name("white") == "white"
+    assert ws.color_name("C7") == "grey" and ws.color_name("#123456") == "#123456"
+
+
+def test_softmax_figures_draw_with_the_named_constants_and_carry_a_legend(ws):
+    from matplotlib.colors import to_hex
+    import matplotlib.pyplot as plt
+
+    axes = ws.softmax_grid(((2.0, 1.0, 0.1, 0), (-1.0, 3.0, 0.0, 2)))
+    for ax, predicted in zip(axes, (0, 1)):
+        colors = [to_hex(bar.get_facecolor()) for bar in ax.patches]
+        assert colors[predicted] == to_hex(ws.PREDICTED_COLOR)
+        assert all(c == to_hex(ws.OTHER_CLASS_COLOR) for j, c in enumerate(colors) if j != predicted)
+    labels = [t.get_text() for t in axes[0].figure.legends[0].get_texts()]
+    assert labels == ["a_j, predicted class", "a_j, other classes", "one-hot y"]
+    plt.close(axes[0].figure)
+    e = ws.SoftmaxExplorer().update(-1.0, 3.0, 0.0, 2)
+    assert [to_hex(b.get_facecolor()) for b in e.bars_h] == [to_hex(ws.LOGIT_COLOR)] * 3
+    assert to_hex(e.bars_a[1].get_facecolor()) == to_hex(ws.PREDICTED_COLOR)
+    assert e.ax_a.get_legend() is not None
+
+
+@pytest.mark.parametrize("grid", ["boundary_grid", "tour_grid"])
+def test_boundary_figures_carry_a_legend_and_accuracy_to_a_tenth_of_a_percent(ws, grid):
+    import matplotlib.pyplot as plt
+
+    axes = np.atleast_2d(ws.boundary_grid(("xor",), (8,)) if grid == "boundary_grid" else ws.tour_grid())
+    fig = axes.flat[0].figure
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["class 0", "class 1", "boundary p(class 1) = 1/2"]
+    if grid == "boundary_grid":                # 199 of 200 XOR points: rounding to 100% would hide the miss
+        assert axes.flat[0].get_title() == "8 hidden: acc 99.5%"
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_activation_explorer_titles_fit_in_the_figure(ws, name):
+    e = ws.ActivationExplorer()
+    for x0 in (-5.0, -1e-9, 0.0, 4.75):
+        e.update(name, x0).render()
+        renderer = e.fig.canvas.get_renderer()
+        for ax in e.axes:
+            box = ax.title.get_window_extent(renderer)
+            assert box.x0 >= 0 and box.x1 <= e.fig.bbox.x1 and box.y1 <= e.fig.bbox.y1, (name, x0, ax.get_title())
+        if x0 in activations.get(name).kinks:
+            assert "undefined" in e.ax_df.get_title()
+
+
+def test_boundary_explorer_legend_names_the_classes(ws):
+    e = ws.BoundaryExplorer(names=("moons",), hiddens=(8,))
+    labels = [t.get_text() for t in e.fig.legends[0].get_texts()]
+    assert labels[:2] == ["class 0", "class 1"]
+    assert "acc" in e.update("moons", 8).ax.get_title() and "100.0%" in e.ax.get_title()
+
+
+@pytest.mark.parametrize("name", ["spirals", "xor"])
+def test_one_hidden_unit_predicts_one_class_everywhere_on_spirals_and_xor(name):
+    # Lesson 02 says the 1-unit panels of these sets have no boundary: the net found no useful line.
+    prob = structure.decision_surface(name, 1)["prob"]
+    assert (prob > 0.5).all() or (prob < 0.5).all()

@@ -339,6 +339,7 @@ def test_widget_callbacks_answer_every_setting_with_a_png(digits, trained):
     assert len(frames) == len(history.epochs)
     assert replay.update(epoch=99) == replay.update(epoch=8)          # past the end: the last kept epoch
     assert "after 8 epochs" in replay.caption
+    assert len(replay.fig.legends) == 1                                  # the class colours of the codes
     assert all(np.array_equal(p, before[n]) for n, p in model.params.items())   # the widget used a copy
 
 
@@ -352,5 +353,8 @@ def test_static_fallbacks_draw(digits, trained):
     shown, _ = outlook.digit_examples(X_test, y_test)
     fig2 = outlook.replay_grid(model, history, (0, 4, 8), shown, X_test, y_test)
     assert len(fig2.axes) == 4
+    legends = [leg for sub in fig2.subfigs for leg in sub.legends]   # the codes' colours are explained
+    assert len(legends) == 1 and [t.get_text() for t in legends[0].get_texts()] == [str(c) for c in range(10)]
+    assert [h.get_color() for h in legends[0].legend_handles] == [outlook.CLASS_COLORS[c] for c in range(10)]
     plt.close(fig)
     plt.close(fig2)

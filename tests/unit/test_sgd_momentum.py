@@ -261,3 +261,36 @@ def test_static_fallbacks_draw():
     assert len(fig.axes) == 4 and all(ax.lines for ax in fig.axes)
     fig = widgets.rate_grid((10.0,))
     assert len(fig.axes[1].lines) == 4
+
+
+def test_lab_grid_draws_lab_runs_under_one_legend():
+    settings = [("a", dict(name="quadratic", kappa=30.0, steps=50, batch_size=8)), ("b", dict(name="rosenbrock", steps=50))]
+    runs = widgets.lab_runs(settings, methods=widgets.ADAPTIVE_METHODS)
+    s = sgd_momentum.make("quadratic", kappa=30.0)
+    expected = sgd_momentum.compare(s, widgets.ADAPTIVE_METHODS, s.start, 50, lr=s.lr, batch_size=8)
+    assert runs["a"][0] is not None and runs["a"][2] == 50
+    for m in widgets.ADAPTIVE_METHODS:
+        np.testing.assert_array_equal(runs["a"][1][m]["path"], expected[m]["path"])
+    for fig in (widgets.lab_grid(settings, methods=widgets.ADAPTIVE_METHODS, runs=runs),
+                widgets.lab_grid(settings, methods=widgets.ADAPTIVE_METHODS)):
+        (legend,) = fig.legends
+        assert [t.get_text() for t in legend.get_texts()] == [widgets.LABELS[m] for m in widgets.ADAPTIVE_METHODS]
+        colours = [h.get_color() for h in legend.legend_handles]
+        assert colours == [widgets.COLORS[m] for m in widgets.ADAPTIVE_METHODS]
+
+
+def test_rate_grid_titles_are_inside_the_figure_and_clear_of_the_colourbars():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = widgets.rate_grid((10.0, 100.0))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    colourbars = [ax.get_window_extent(renderer) for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(colourbars) == 2
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        box = ax.title.get_window_extent(renderer)
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, ax.title.get_text()
+        assert not any(box.overlaps(bar) for bar in colourbars), ax.title.get_text()

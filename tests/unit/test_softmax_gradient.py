@@ -102,6 +102,21 @@ def test_chain_rule_through_jacobian_gives_a_minus_y():
     assert rel_error(sc.grad_through_jacobian(H, labels), sc.cross_entropy_grad(H, labels)) < 1e-14
 
 
+def test_target_summing_to_s_gives_s_a_minus_y():
+    """Check-yourself question 2: a target whose entries sum to s gives dL/dh = s a - y, zero at a = y / s."""
+    rng = np.random.default_rng(3)
+    for s in (0.5, 1.0, 2.5):
+        h = rng.standard_normal(4)
+        y = s * functional.softmax(rng.standard_normal(4))          # (4,), sums to s
+        probe = h.copy()
+        numeric = numerical_gradient(lambda: -np.sum(y * functional.log_softmax(probe)), probe)
+        a = functional.softmax(h)
+        assert rel_error(s * a - y, numeric) < 1e-8, f"s={s}: s a - y {s * a - y} vs numerical {numeric}"
+    h_star = np.log(y / s)                                          # softmax(h_star) = y / s
+    assert np.allclose(s * functional.softmax(h_star) - y, 0, atol=1e-15)
+    assert np.abs(s * y - y).max() > 0.1                            # at a = y itself it is not zero
+
+
 def test_chain_rule_breaks_where_the_fused_gradient_does_not():
     h = np.array([0.0, 1000.0])                     # a_0 underflows to 0: -y/a is -inf
     assert np.all(np.isnan(sc.grad_through_jacobian(h, 0)))
