@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 
 from dlteach.course import notebooks, release, sandbox
+from dlteach.course.trusted import NOT_ATTEMPTED  # noqa: F401  (the reason the grades show; tests read it here)
 
-NOT_ATTEMPTED = "not attempted"
 # The trusted grader, started so that jsonschema skips its optional IRI checker (~2 s of CPU per start;
 # see commands.skip_slow_imports); one per submission.
 TRUSTED = ("import sys; sys.modules['rfc3987_syntax'] = None; from dlteach.course import trusted; "
@@ -117,8 +117,8 @@ def grade_one(path, *, root, timeout=10, sandboxed=True, limits=None, exercise=N
                "--limits", json.dumps(asdict(limits or sandbox.Limits()))]
         if not sandboxed:
             cmd.append("--no-sandbox")
-        parts = sum(c.cell_type == "code" for c in notebooks.read(exercise).cells)
-        limit = 180 + parts * (timeout + 10) * 2     # startups, restarts after a timeout, every check
+        cells = sum(c.cell_type == "code" for c in notebooks.read(exercise).cells)
+        limit = 180 + cells * (timeout + 10) * 2     # startups, restarts after a timeout, every check
         try:
             run = subprocess.run(cmd, capture_output=True, timeout=limit, env={**os.environ, "MPLBACKEND": "Agg"})
         except subprocess.TimeoutExpired:

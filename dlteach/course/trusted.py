@@ -141,6 +141,12 @@ class Student:
         lines = self.output.read().decode("utf-8", "replace").strip().splitlines()
         return lines[-1] if lines else ""
 
+    def restart(self):
+        """A fresh process after one that hung or died; return the names its answer cells defined."""
+        self.stop()
+        self.start()
+        return self.names
+
     def stop(self):
         if self.process is None:
             return
@@ -197,9 +203,7 @@ def grade(exercise, solution, submission, *, timeout, sandboxed=True, limits=san
                     with contextlib.redirect_stdout(io.StringIO()):
                         exec(compile(runner.strip_magics(source), f"<exercise cell {index}>", "exec"), namespace)
                 except wire.WireError:
-                    student.stop()
-                    student.start()
-                    namespace.update(student.names)
+                    namespace.update(student.restart())
                 except Exception:
                     pass
                 continue
@@ -214,9 +218,7 @@ def grade(exercise, solution, submission, *, timeout, sandboxed=True, limits=san
             except wire.WireError as exc:
                 result["reason"] = (f"timed out after {timeout:g} s" if str(exc) == "timed out" else
                                     _one_line(f"your code's process ended ({student.last_words() or exc})"))
-                student.stop()
-                student.start()           # a fresh process for the next parts
-                namespace.update(student.names)
+                namespace.update(student.restart())     # a fresh process for the next parts
             except Exception as exc:      # the check failed: say why, in the student's terms
                 result["reason"] = _verdict(part, exc, student, answer_of.get(part))
             parts.append(result)
