@@ -22,12 +22,14 @@ def register(sub):
     lab.add_argument("--port", type=int, default=8888,
                      help="port (default 8888; when it is taken, JupyterLab takes the next free one)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    lab.add_argument("--course", default=None, metavar="FOLDER", help="the course folder (default: found from here upwards)")
     lab.set_defaults(func=cmd_lab)
 
     ex = sub.add_parser("execute", help="re-run lessons and solutions in place, storing outputs reproducibly")
     ex.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
                     help="notebooks to run (default: every notebook in lessons/ and solutions/)")
     ex.add_argument("--timeout", type=float, default=600, help="seconds allowed per cell (default 600)")
+    ex.add_argument("--course", default=None, metavar="FOLDER", help="the course folder (default: found from here upwards)")
     ex.set_defaults(func=cmd_execute)
 
     rel = sub.add_parser("release", help="write exercises/ from solutions/ (solutions and hidden tests removed)")
@@ -35,15 +37,29 @@ def register(sub):
                      help="solutions to release, e.g. 04_softmax_gradient (default: all of solutions/)")
     rel.add_argument("--check", action="store_true",
                      help="write nothing; exit 1 if exercises/ differs from a fresh release")
+    rel.add_argument("--no-verify", action="store_true",
+                     help="skip grading each solution against its release (by default a solution that does not "
+                          "earn full marks on its own exercise stops the release)")
+    rel.add_argument("--course", default=None, metavar="FOLDER", help="the course folder (default: found from here upwards)")
     rel.set_defaults(func=cmd_release)
 
     gr = sub.add_parser("grade", help="grade submissions: their code in a sandbox, the checks outside it")
     gr.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="submitted notebooks or folders of them")
-    gr.add_argument("--timeout", type=float, default=10, help="seconds allowed per part's checks (default 10)")
+    gr.add_argument("--timeout", type=float, default=5,
+                    help="seconds allowed per part (default 5), for parts whose solution sets no time_limit")
     gr.add_argument("--jobs", "-j", type=int, default=1, help="submissions graded in parallel (default 1)")
     gr.add_argument("--json", default=None, metavar="FILE",
                     help="also write the grades as JSON to FILE; '-' writes them to standard output instead of the tables")
-    gr.add_argument("--course", default=None, help="course folder holding exercises/ and solutions/ (default: found from here)")
+    gr.add_argument("--course", default=None, metavar="FOLDER",
+                    help="course folder holding exercises/ and solutions/ (default: found from here upwards)")
+    gr.add_argument("--out", default=None, metavar="FOLDER",
+                    help="write gradebook.csv, grades.json and feedback/<student>.html into FOLDER (a new folder, "
+                         "or one this command wrote before)")
+    gr.add_argument("--manual", default=None, metavar="CSV",
+                    help="points for the written answers: a CSV with a column student and one per written part")
+    gr.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="grade on a Dask cluster (dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786), "
+                         "one submission per task; needs the [dask] extra")
     gr.add_argument("--exercise", default=None, metavar="NAME",
                     help="the exercise being graded, e.g. 04_softmax_gradient: a submission of another is refused")
     gr.add_argument("--no-sandbox", action="store_true",
@@ -65,15 +81,18 @@ def register(sub):
     sl.add_argument("notebooks", nargs="*", metavar="LESSON",
                     help="lessons or other notebooks, e.g. lessons/03_backpropagation.ipynb or 03 (default: every lesson)")
     sl.add_argument("--out", default=None, help="output folder (default: _build/slides in the course folder)")
+    sl.add_argument("--course", default=None, metavar="FOLDER", help="the course folder (default: found from here upwards)")
     sl.set_defaults(func=cmd_slides)
 
     si = sub.add_parser("site", help="render the lessons, exercises and decks as an offline static site in _build/site/")
     si.add_argument("--out", default=None, help="output folder (default: _build/site in the course folder)")
+    si.add_argument("--course", default=None, metavar="FOLDER", help="the course folder (default: found from here upwards)")
     si.set_defaults(func=cmd_site)
 
     vo = sub.add_parser("voila", help="serve one lesson with Voila on 127.0.0.1: live widgets, no code shown")
     vo.add_argument("lesson", metavar="LESSON", help="a lesson's path, name or number, e.g. 05")
     vo.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
+    vo.add_argument("--course", default=None, metavar="FOLDER", help="the course folder (default: found from here upwards)")
     vo.set_defaults(func=cmd_voila)
 
 
@@ -81,7 +100,7 @@ def cmd_lab(args):
     import os
 
     from dlteach.course import notebooks, serve
-    root = notebooks.course_root()
+    root = notebooks.course_root(course=args.course, writes=False, command="dlteach lab")
     cmd = serve.module_command("jupyterlab", command="lab")
     cmd += [f"--ServerApp.root_dir={root}", "--ip", args.ip, "--port", str(args.port),
             # Offline: no news feed and no update check reaching for the internet.
@@ -146,7 +165,7 @@ def cmd_slides(args):
     skip_slow_imports()
     from dlteach.course import notebooks, present
     from dlteach.course.assets import AssetError
-    root = notebooks.course_root()
+    root = notebooks.course_root(course=args.course, writes=True, command="dlteach slides")
     try:
         paths = resolve_lessons(args.notebooks, root)
         decks = present.build_slides(paths, Path(args.out) if args.out else root / "_build" / "slides")
@@ -162,7 +181,7 @@ def cmd_site(args):
     skip_slow_imports()
     from dlteach.course import notebooks, present
     from dlteach.course.assets import AssetError
-    root = notebooks.course_root()
+    root = notebooks.course_root(course=args.course, writes=True, command="dlteach site")
     out = Path(args.out) if args.out else root / "_build" / "site"
     try:
         pages = present.build_site(root, out)
@@ -178,7 +197,7 @@ def cmd_voila(args):
     import tempfile
 
     from dlteach.course import notebooks, present, serve
-    root = notebooks.course_root()
+    root = notebooks.course_root(course=args.course, writes=False, command="dlteach voila")
     try:
         (lesson,) = resolve_lessons([args.lesson], root)
     except ValueError as exc:
@@ -199,7 +218,7 @@ def cmd_execute(args):
     skip_slow_imports()
     from dlteach.course import notebooks
     from dlteach.course.execute import ExecutionFailed, execute_notebook
-    root = notebooks.course_root()
+    root = notebooks.course_root(course=args.course, writes=True, command="dlteach execute")
     paths = [Path(p) for p in args.notebooks] or notebooks.course_notebooks(root)
     failed = 0
     for path in paths:
@@ -221,10 +240,12 @@ def cmd_execute(args):
 def cmd_release(args):
     skip_slow_imports()
     from dlteach.course import notebooks
-    from dlteach.course.release import ReleaseError, release
-    root = notebooks.course_root()
+    from dlteach.course.release import ReleaseError, release, verify
+    root = notebooks.course_root(course=args.course, writes=True, command="dlteach release")
     try:
         released = release(root, args.names, write=False)
+        if not args.no_verify:
+            verify(root, released)
     except (ReleaseError, ValueError) as exc:
         print(f"dlteach release: {exc}", file=sys.stderr)
         return 1
@@ -250,15 +271,29 @@ def cmd_grade(args):
         print(f"dlteach grade: --jobs must be >= 1 and --timeout > 0, got --jobs {args.jobs} "
               f"--timeout {args.timeout:g}", file=sys.stderr)
         return 2
-    root = Path(args.course).resolve() if args.course else notebooks.course_root()
+    root = notebooks.course_root(course=args.course, writes=True, command="dlteach grade")
     if args.json not in (None, "-") and _is_notebook_or_submission(Path(args.json), args.submissions):
         print(f"dlteach grade: --json {args.json}: refusing to write the grades over a notebook or a submission; "
               "give a new file name such as grades.json", file=sys.stderr)
         return 2
+    from dlteach.course import gradebook
+    if args.out is not None:
+        try:
+            gradebook.check_out_folder(Path(args.out), args.submissions)
+        except gradebook.GradebookError as exc:
+            print(f"dlteach grade: {exc}", file=sys.stderr)
+            return 2
+    if args.manual is not None and args.out is None:
+        print("dlteach grade: --manual needs --out FOLDER: the manual points go into the gradebook there",
+              file=sys.stderr)
+        return 2
     try:
         results = grade(args.submissions, root=root, timeout=args.timeout, jobs=args.jobs,
-                        sandboxed=not args.no_sandbox, limits=sandbox_limits(args), exercise=args.exercise)
-    except GradingError as exc:
+                        sandboxed=not args.no_sandbox, limits=sandbox_limits(args), exercise=args.exercise,
+                        scheduler=args.scheduler)
+        if args.out is not None:
+            written = gradebook.write(results, Path(args.out), submissions=args.submissions, manual=args.manual)
+    except (GradingError, gradebook.GradebookError) as exc:
         print(f"dlteach grade: {exc}", file=sys.stderr)
         return 2
     if args.json != "-":
@@ -270,6 +305,11 @@ def cmd_grade(args):
             print(text)
         else:
             Path(args.json).write_text(text + "\n", encoding="utf-8")
+    if args.out is not None:
+        graded = sum(not r.error for r in results)
+        print(f"dlteach grade: {graded} of {len(results)} graded; wrote {Path(args.out) / 'gradebook.csv'}, "
+              f"grades.json and {len(written) - 2} feedback pages in {Path(args.out) / 'feedback'}",
+              file=sys.stderr if args.json == "-" else sys.stdout)
     errors = [r for r in results if r.error]
     for r in errors:
         print(f"dlteach grade: could not grade {r.submission}: {r.error}", file=sys.stderr)

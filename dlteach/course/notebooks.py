@@ -26,16 +26,36 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime")
 
 
-def course_root(start=None):
-    """Return the folder holding lessons/ (the repository), searching upwards from start or the cwd."""
+COURSE_FOLDERS = ("lessons", "solutions", "exercises")
+
+
+class NoCourse(SystemExit):
+    """No course folder where one is needed: the message says where it looked and what to do."""
+
+
+def course_root(start=None, *, course=None, writes=True, command="dlteach"):
+    """The course folder: course (--course) when given, else the nearest folder at or above start (the
+    cwd) holding lessons/, solutions/ or exercises/.
+
+    A command that writes never guesses further: outside a course folder it stops with NoCourse. One
+    that only reads (writes=False: lab, voila) falls back to the checkout dlteach runs from, so that
+    `dlteach lab` from anywhere opens the course of an editable install.
+    """
+    if course is not None:
+        folder = Path(course).resolve()
+        if not any((folder / f).is_dir() for f in COURSE_FOLDERS):
+            raise NoCourse(f"{command}: --course {course}: not a course folder (it has none of "
+                           f"{', '.join(f + '/' for f in COURSE_FOLDERS)})")
+        return folder
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "lessons").is_dir():
+        if any((folder / f).is_dir() for f in COURSE_FOLDERS):
             return folder
     package_repo = Path(__file__).resolve().parents[2]
-    if (package_repo / "lessons").is_dir():
+    if not writes and (package_repo / "lessons").is_dir():
         return package_repo
-    raise SystemExit("dlteach: no lessons/ folder found here or above; run this from the course repository")
+    raise NoCourse(f"{command}: no course folder (one with lessons/, solutions/ or exercises/) in {here} or above; "
+                   "run it from the course folder or give --course FOLDER")
 
 
 def course_notebooks(root, folders=NOTEBOOK_FOLDERS):

@@ -4,7 +4,8 @@ Graded cells carry nbgrader-style metadata, cell.metadata["dlteach"]:
     {"id": "softmax_jacobian", "role": "answer"}               code the learner writes
     {"id": "softmax_jacobian", "role": "check", "points": 2}   its check: passes when it raises nothing
     {"id": "proof", "role": "written", "points": 2}             a markdown answer, graded by hand
-A part is the id shared by one answer cell and one check cell.
+A part is the id shared by one answer cell and one check cell. A check cell may set "time_limit":
+the seconds its part may take when graded (default: dlteach grade --timeout, 5 s).
 """
 
 import copy
@@ -85,6 +86,11 @@ def parts(nb, where):
         expected_type = "markdown" if role == "written" else "code"
         if cell.cell_type != expected_type:
             raise ReleaseError(f"{here}: a '{role}' cell must be a {expected_type} cell, got {cell.cell_type}")
+        limit = meta.get("time_limit")
+        if limit is not None and (role != "check" or isinstance(limit, bool) or not isinstance(limit, (int, float))
+                                  or limit <= 0):
+            raise ReleaseError(f"{here}: metadata dlteach.time_limit is {limit!r}; expected a number of seconds > 0 "
+                               "on a check cell")
         if role != "answer":
             points = meta.get("points")
             if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
@@ -157,3 +163,34 @@ def release(root, names=None, *, write=True):
         if write:
             notebooks.write_if_changed(target, released[target])
     return released
+
+
+def verify(root, released, *, jobs=2):
+    """Grade each solution against its fresh release, as a submission; raise ReleaseError naming every part
+    it does not pass in full. A check edited without re-running the solution, or one that no longer
+    accepts the solution, is found here, before a class is graded with it. The solutions are the
+    instructor's own code: they run unsandboxed, in a scratch copy of the course.
+    """
+    import shutil
+    import tempfile
+
+    # Imported here: grade imports this module.
+    from dlteach.course import grade
+    root = Path(root)
+    with tempfile.TemporaryDirectory(prefix="dlteach-release-") as tmp:
+        (Path(tmp) / "exercises").mkdir()
+        (Path(tmp) / "solutions").mkdir()
+        for target, data in released.items():
+            (Path(tmp) / "exercises" / target.name).write_bytes(data)
+            shutil.copyfile(root / "solutions" / target.name, Path(tmp) / "solutions" / target.name)
+        results = grade.grade([Path(tmp) / "solutions"], root=tmp, sandboxed=False, jobs=jobs)
+    problems = []
+    for r in results:
+        name = f"solutions/{Path(r.submission).name}"
+        if r.error:
+            problems.append(f"{name}: could not be graded against its release ({r.error})")
+        problems += [f"{name}: part {p.id} earns {p.earned:g} of {p.points:g} ({p.reason})"
+                     for p in r.parts if p.earned != p.points]
+    if problems:
+        raise ReleaseError("a solution does not pass its own released exercise; fix the check or the solution:\n  "
+                           + "\n  ".join(problems))

@@ -2,7 +2,8 @@
 
 It receives the cells to run (the exercise's own cells with the student's answers in place, never a
 check cell), runs them in one namespace, tells the grader which names they defined, and then serves the
-grader's calls to those names until the grader closes the channel. Only plain data goes back (wire.py).
+grader's calls to those names until the grader closes the channel; between calls the grader may rebind
+names (its reference version of a function an earlier part got wrong, and back). Only plain data goes back (wire.py).
 What the student's code prints goes to this process's stdout, which the grader caps and never reads
 as a verdict.
 """
@@ -56,6 +57,17 @@ def main(read_fd, write_fd):
             message = channel.receive()
         except wire.WireError:
             return 0                      # the grader closed the channel: grading is over
+        if message.get("op") == "bind":
+            # The grader puts its reference version of an earlier part's function in place of the student's
+            # (a callback: the reference stays in the grader's process), or puts the student's own back.
+            try:
+                namespace.update(channel.decode(message.get("set", {"__dict__": {}})))
+                for name in message.get("delete", []):
+                    namespace.pop(str(name), None)
+            except wire.WireError:
+                return 0
+            channel.send({"op": "bound"})
+            continue
         if message.get("op") != "call":
             return 0
         channel.answer(message)

@@ -55,6 +55,7 @@ class Channel:
         self.read_fd, self.write_fd = read_fd, write_fd
         self.deadline = deadline        # time.monotonic() past which a wait fails; None: wait forever
         self.objects = {}               # ref -> object this side handed out
+        self._serving = []              # (args, kwargs) of the other side's calls this side is running
         self._buffer = b""
 
     # encoding -------------------------------------------------------------------------------------
@@ -146,10 +147,21 @@ class Channel:
     # calls ----------------------------------------------------------------------------------------
     def call(self, ref, args, kwargs):
         """Call the other side's function ref; serve its callbacks meanwhile; return its value or raise."""
-        self.send({"op": "call", "ref": ref, "args": self.encode(list(args)), "kwargs": self.encode(dict(kwargs))})
+        message = {"op": "call", "ref": ref, "args": self.encode(list(args)), "kwargs": self.encode(dict(kwargs))}
+        if self._serving:
+            # A callback made while this side runs a call of the other's: send the arrays that call was
+            # given, as they are now, so that a closure on the other side sees what this side changed in
+            # place (numerical_gradient(f, x) nudging x, then calling f()).
+            message["sync"] = self.encode(list(self._serving[-1]))
+        self.send(message)
         while True:
             message = self.receive()
             if message.get("op") == "call":
+                if "sync" in message:
+                    synced = self.decode(message["sync"])
+                    if isinstance(synced, list) and len(synced) == 2:
+                        _write_back(args, synced[0])
+                        _write_back(kwargs, synced[1])
                 self.answer(message)
                 continue
             if message.get("op") != "return":
@@ -168,6 +180,7 @@ class Channel:
         kwargs = self.decode(message.get("kwargs", {}))
         function = self.objects.get(str(message.get("ref")))
         reply = {"op": "return"}
+        self._serving.append((args, kwargs))
         try:
             if not callable(function):
                 raise TypeError(f"no function {str(message.get('ref'))[:80]} here")
@@ -176,6 +189,8 @@ class Channel:
             raise
         except (Exception, SystemExit) as exc:      # what the function raised is its answer
             reply["error"] = {"kind": type(exc).__name__, "text": str(exc)[:2000]}
+        finally:
+            self._serving.pop()
         reply["args_after"] = self.encode(list(args))
         reply["kwargs_after"] = self.encode(dict(kwargs))
         self.send(reply)

@@ -58,7 +58,9 @@ def build():
         if part == "cross_entropy_grad":               # also: cells reordered, a huge print
             nb["cells"].reverse()
             cell(nb, "softmax_jacobian", "answer")["source"] += "\nprint('x' * 10_000_000)"
-        subs.append((f"0{2 + i}_wrong_{part}.ipynb", nb, {**full, part: 0}, {part: part}))
+        # The cross-entropy slip leaves the loss right: that check's share (1 of 2 points) is kept.
+        kept = 1 if part == "cross_entropy_grad" else 0
+        subs.append((f"0{2 + i}_wrong_{part}.ipynb", nb, {**full, part: kept}, {part: part}))
 
     nb = filled(softmax_jacobian=solved("softmax_jacobian", wrong=True))
     cell(nb, "softmax_jacobian", "check")["source"] = 'print("softmax_jacobian: ok")'
@@ -66,7 +68,7 @@ def build():
 
     nb = filled(cross_entropy_grad=solved("cross_entropy_grad", wrong=True))
     nb["cells"].remove(cell(nb, "cross_entropy_grad", "check"))
-    subs.append(("06_check_deleted.ipynb", nb, {**full, "cross_entropy_grad": 0}, {"cross_entropy_grad": "dH differs"}))
+    subs.append(("06_check_deleted.ipynb", nb, {**full, "cross_entropy_grad": 1}, {"cross_entropy_grad": "dH differs"}))
 
     nb = filled(network_backward=solved("network_backward", wrong=True))
     check = cell(nb, "network_backward", "check")
