@@ -5,4 +5,4 @@ Import the submodule you need: ``from dlteach import layers, losses, optim, viz`
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "functional", "gradcheck", "layers", "losses", "optim", "train", "viz"]
+__all__ = ["conv", "data", "functional", "gradcheck", "layers", "losses", "optim", "recurrent", "train", "viz"]

@@ -1,4 +1,5 @@
-"""Layers with forward and backward passes: Linear, activations, Dropout, Flatten, Sequential.
+"""Layers with forward and backward passes: Linear, Embedding, activations, Dropout, BatchNorm1d and
+BatchNorm2d, Flatten, Sequential.
 
 Convolution and pooling live in dlteach.conv, recurrent layers in dlteach.recurrent; all are
 importable from here. Every layer keeps `params` and `grads` dicts with the same keys;
@@ -10,14 +11,15 @@ import numpy as np
 from dlteach._checks import float_array, positive, require_rng
 from dlteach.base import Layer, _check_features, _init_dtype, _init_scale
 from dlteach.conv import Conv2d, MaxPool2d
-from dlteach.recurrent import LSTM, RNN
+from dlteach.recurrent import GRU, LSTM, RNN
 
 
 class Linear(Layer):
     """h = x @ W + b.  Shapes: x (N, D) -> h (N, M); W (D, M), b (M,).
 
     Weights start as N(0, scale^2) with scale sqrt(2 / D) (He, for ReLU) by default;
-    init="glorot" uses sqrt(2 / (D + M)) (for sigmoid and tanh), or pass a number.
+    init="glorot" uses sqrt(2 / (D + M)), derived for an activation with slope 1 at 0 (tanh; a
+    sigmoid's slope there is 1/4, so it needs about 4 times that scale), or pass a number.
     """
 
     def __init__(self, in_features, out_features, *, rng, init="he", dtype=np.float64):
@@ -31,11 +33,13 @@ class Linear(Layer):
         scale = _init_scale(init, D, M, where)
         self.params["W"] = (rng.standard_normal((D, M)) * scale).astype(self.dtype)   # (D, M)
         self.params["b"] = np.zeros(M, dtype=self.dtype)                               # (M,)
+        self._freeze_param_spec()
 
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}"
 
     def forward(self, x):
+        self._check_params()
         x = float_array(x, "Linear.forward", "x", ndim=2)
         _check_features(x, self.in_features, "Linear.forward")
         self._cache = x
@@ -52,6 +56,79 @@ class Linear(Layer):
         self.grads["W"] = x.T @ dout                                      # (D, M)
         self.grads["b"] = dout.sum(axis=0)                                # (M,)
         return dout @ self.params["W"].T if input_grad else None          # (N, D)
+
+
+class Embedding(Layer):
+    """out = W[idx]: row idx of a table of learned vectors, one per token (a one-hot row times W, without the product).
+
+    Weights start as N(0, 1), as in PyTorch. backward adds each dout row into the gradient of the row
+    it came from (a token seen twice gets both) and returns None: integer indices have no gradient.
+    Shapes: idx (...) integers in [0, num_embeddings) -> (..., embedding_dim); W (num_embeddings, embedding_dim).
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, *, rng, dtype=np.float64):
+        super().__init__()
+        where = "Embedding"
+        self.num_embeddings = positive(num_embeddings, where, "num_embeddings", integer=True)
+        self.embedding_dim = positive(embedding_dim, where, "embedding_dim", integer=True)
+        require_rng(rng, where)
+        self.dtype = _init_dtype(dtype, where)
+        self.params["W"] = rng.standard_normal((self.num_embeddings, self.embedding_dim)).astype(self.dtype)  # (V, E)
+        self._freeze_param_spec()
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+    def forward(self, idx):
+        self._check_params()
+        where = "Embedding.forward"
+        idx = np.asarray(idx)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"{where}: argument 'idx' must hold integer token indices, got dtype {idx.dtype}")
+        if idx.size == 0:
+            raise ValueError(f"{where}: argument 'idx' is empty (shape {idx.shape}); expected at least one index")
+        V = self.num_embeddings
+        low, high = idx.min(), idx.max()
+        if low < 0 or high >= V:
+            bad = low if low < 0 else high
+            raise ValueError(f"{where}: index {bad} in 'idx' is out of range; expected 0 <= idx < {V} "
+                             f"(num_embeddings)")
+        self._cache = idx
+        return np.take(self.params["W"], idx, axis=0)                   # (..., E), a new array
+
+    SKIPS_INPUT_GRAD = True
+
+    def backward(self, dout, *, input_grad=True):
+        """Fill grads["W"]; return None (there is no gradient with respect to integer indices)."""
+        idx = self._saved()
+        dout = self._check_dout(dout, idx.shape + (self.embedding_dim,))
+        self.grads["W"] = _scatter_rows(idx.reshape(-1), dout.reshape(-1, self.embedding_dim), self.num_embeddings,
+                                        np.result_type(dout, self.params["W"]))
+        return None
+
+
+def _scatter_rows(idx, rows, V, dtype):
+    """out[v] = sum of rows[m] over the m with idx[m] = v.  Shapes: idx (M,), rows (M, E) -> (V, E).
+
+    np.add.at does this one row at a time (bench/: 12x PyTorch's time). A small table takes the
+    product one_hot(idx)^T rows; a large one adds in rounds, the k-th occurrence of every index in
+    round k: within a round the indices differ, so plain fancy-indexed += is exact.
+    """
+    M, E = rows.shape
+    if V * M <= 1 << 20:
+        one_hot = (np.arange(V)[:, None] == idx).astype(dtype)             # (V, M)
+        return one_hot @ rows                                                # (V, E)
+    out = np.zeros((V, E), dtype=dtype)
+    order = np.argsort(idx, kind="stable")
+    sorted_idx = idx[order]
+    first = np.empty(M, dtype=bool)                                          # where each index's run starts
+    first[0] = True
+    np.not_equal(sorted_idx[1:], sorted_idx[:-1], out=first[1:])
+    rank = np.arange(M) - np.maximum.accumulate(np.where(first, np.arange(M), 0))   # occurrence number
+    for k in range(int(rank.max()) + 1):
+        pick = order[rank == k]
+        out[idx[pick]] += rows[pick]
+    return out
 
 
 class ReLU(Layer):
@@ -130,6 +207,108 @@ class Dropout(Layer):
         if mask.ndim and dout.shape != mask.shape:
             raise ValueError(f"Dropout.backward: argument 'dout' has shape {dout.shape}; expected {mask.shape}")
         return dout * mask
+
+
+class _BatchNorm(Layer):
+    """Shared by BatchNorm1d and BatchNorm2d: statistics per channel (axis 1) over every other axis."""
+
+    NDIM = (2,)
+
+    def __init__(self, num_features, *, eps=1e-5, momentum=0.1, dtype=np.float64):
+        super().__init__()
+        where = type(self).__name__
+        self.num_features = positive(num_features, where, "num_features", integer=True)
+        self.eps = positive(eps, where, "eps")
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError(f"{where}: argument 'momentum' must satisfy 0 <= momentum <= 1, got {momentum!r}")
+        self.momentum = float(momentum)
+        self.dtype = _init_dtype(dtype, where)
+        C = self.num_features
+        self.params["gamma"] = np.ones(C, dtype=self.dtype)     # (C,) scale
+        self.params["beta"] = np.zeros(C, dtype=self.dtype)     # (C,) shift
+        self.running_mean = np.zeros(C, dtype=self.dtype)       # (C,) not parameters: no gradient, no optimizer
+        self.running_var = np.ones(C, dtype=self.dtype)         # (C,)
+        self._freeze_param_spec()
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+    def forward(self, x):
+        self._check_params()
+        where = f"{type(self).__name__}.forward"
+        x = float_array(x, where, "x", ndim=self.NDIM)
+        _check_features(x, self.num_features, where, axis=1, letter="C")
+        N, C = x.shape[:2]
+        x3 = x.reshape(N, C, -1)                                     # (N, C, L): L = 1, length, or H*W
+        M = N * x3.shape[2]                                          # values per channel
+        dtype = np.result_type(x, self.params["gamma"])
+        x_hat = self._buffer("x_hat", x3.shape, dtype)               # kept for backward
+        if self.training:
+            if M < 2:
+                raise ValueError(f"{where}: argument 'x' has {M} value per channel (shape {x.shape}); training "
+                                 "needs at least 2 to compute a variance (use eval() for single examples)")
+            mean = self._channel_sum(x3) / M                         # (C,)
+            np.subtract(x3, mean[:, None], out=x_hat)
+            var = self._channel_sum(np.square(x_hat, out=self._buffer("tmp", x3.shape, dtype))) / M   # biased
+            m = self.momentum
+            self.running_mean *= 1 - m
+            self.running_mean += m * mean
+            self.running_var *= 1 - m
+            self.running_var += m * var * (M / (M - 1))              # unbiased, as PyTorch keeps it
+        else:
+            np.subtract(x3, self.running_mean[:, None], out=x_hat)
+            var = self.running_var
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(dtype)      # (C,)
+        x_hat *= inv_std[:, None]
+        self._cache = (x_hat, inv_std, self.training, x.shape)
+        out = np.multiply(x_hat, self.params["gamma"][:, None], dtype=dtype)
+        out += self.params["beta"][:, None]
+        return out.reshape(x.shape)
+
+    def _channel_sum(self, a3):
+        """Per-channel sums of (N, C, L): a matrix-vector product along L is ~2x numpy's sum over axes (0, 2)."""
+        if a3.shape[2] == 1:
+            return a3[:, :, 0].sum(axis=0)
+        ones = self._buffer("ones", (a3.shape[2],), a3.dtype)
+        ones.fill(1)
+        return (a3 @ ones).sum(axis=0)                               # (C,)
+
+    def backward(self, dout):
+        x_hat, inv_std, training, x_shape = self._saved()
+        dout = self._check_dout(dout, x_shape).reshape(x_hat.shape)  # (N, C, L)
+        dtype = np.result_type(dout, x_hat)
+        self.grads["gamma"] = self._channel_sum(np.multiply(dout, x_hat, out=self._buffer("tmp", x_hat.shape, dtype)))
+        self.grads["beta"] = self._channel_sum(dout)                 # (C,)
+        scale = (self.params["gamma"] * inv_std)[:, None]            # gamma / sqrt(var + eps)
+        if not training:                                             # fixed statistics: an affine map
+            return (dout * scale).reshape(x_shape)
+        M = x_hat.size // self.num_features
+        # dx = gamma / sigma (dout - mean(dout) - x_hat mean(dout x_hat)), the means per channel.
+        dx = np.multiply(x_hat, (self.grads["gamma"] / M)[:, None], dtype=dtype)
+        dx += (self.grads["beta"] / M)[:, None]
+        np.subtract(dout, dx, out=dx)
+        dx *= scale
+        return dx.reshape(x_shape)
+
+
+class BatchNorm1d(_BatchNorm):
+    """y = gamma (x - mean) / sqrt(var + eps) + beta, per feature (channel), as in PyTorch.
+
+    Training: mean and (biased) var of the batch, and running_mean <- (1 - momentum) running_mean +
+    momentum mean (running_var likewise, with the unbiased variance). Evaluation (eval()): the
+    running statistics. Shapes: x (N, C) or (N, C, L) -> same; gamma, beta, running_mean, running_var (C,).
+    """
+
+    NDIM = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """BatchNorm1d's rule per channel of an image batch, statistics over N, H and W.
+
+    Shapes: x (N, C, H, W) -> same; gamma, beta, running_mean, running_var (C,).
+    """
+
+    NDIM = (4,)
 
 
 class Flatten(Layer):
@@ -228,5 +407,5 @@ class Sequential(Layer):
         return dx if input_grad else None
 
 
-__all__ = ["Layer", "Linear", "ReLU", "Sigmoid", "Tanh", "Dropout", "Flatten", "Sequential",
-           "Conv2d", "MaxPool2d", "RNN", "LSTM"]
+__all__ = ["Layer", "Linear", "Embedding", "ReLU", "Sigmoid", "Tanh", "Dropout", "BatchNorm1d", "BatchNorm2d",
+           "Flatten", "Sequential", "Conv2d", "MaxPool2d", "RNN", "LSTM", "GRU"]

@@ -1,5 +1,7 @@
 """Losses: each returns (mean loss over the batch, gradient with respect to its first argument).
 
+softmax_cross_entropy also takes sequences of logits (N, T, C), with a mask for padded steps.
+
 A loss is always the last node of the graph, so its gradient is where backward starts.
 """
 
@@ -10,31 +12,64 @@ import numpy as np
 from dlteach._checks import float_array
 
 
-def _targets(y, N, C, where):
-    """Return ("labels", y) for integer labels (N,) or ("probs", y) for probabilities (N, C)."""
+def _targets(y, lead, C, where):
+    """Return ("labels", y) for integer labels of shape lead, ("probs", y) for probabilities (*lead, C).
+
+    lead is the logits' shape without the class axis: (N,) or (N, T). Values are checked by _check_targets.
+    """
     y = np.asarray(y)
+    names = "(N,)" if len(lead) == 1 else "(N, T)"
     if y.dtype.kind in "iu":
-        if y.shape != (N,):
-            raise ValueError(f"{where}: integer labels 'y' must have shape ({N},) to match the logits, "
+        if y.shape != lead:
+            raise ValueError(f"{where}: integer labels 'y' must have shape {lead} to match the logits, "
                              f"got {y.shape}")
-        if y.min() < 0 or y.max() >= C:
-            bad = y[(y < 0) | (y >= C)][0]
-            raise ValueError(f"{where}: label {bad} in 'y' is out of range; expected 0 <= y < {C} "
-                             f"(the logits have C = {C} columns)")
         return "labels", y
     if y.dtype.kind == "f":
-        if y.shape != (N, C):
-            raise ValueError(f"{where}: probability targets 'y' must have the logits' shape ({N}, {C}), "
+        if y.shape != lead + (C,):
+            raise ValueError(f"{where}: probability targets 'y' must have the logits' shape {lead + (C,)}, "
                              f"got {y.shape}")
-        y = float_array(y, where, "y")
-        sums = y.sum(axis=1)
-        if y.min() < 0 or not np.allclose(sums, 1.0, atol=1e-6):
-            row = int(np.argmax(np.abs(sums - 1) + (y.min(axis=1) < 0)))
-            raise ValueError(f"{where}: row {row} of 'y' is not a probability vector (sum {sums[row]:.6g}); "
-                             "expected non-negative rows summing to 1, e.g. one_hot(labels, C)")
-        return "probs", y
-    raise TypeError(f"{where}: argument 'y' must be integer labels (N,) or probabilities (N, C) as floats, "
-                    f"got dtype {y.dtype}")
+        return "probs", float_array(y, where, "y")
+    raise TypeError(f"{where}: argument 'y' must be integer labels {names} or probabilities {names[:-1]}, C) "
+                    f"as floats, got dtype {y.dtype}")
+
+
+def _check_targets(kind, y, C, where, rows, lead):
+    """Check the labels' range, or that each probability row sums to 1; y is flat, (M,) or (M, C)."""
+    def position(k):
+        k = int(rows[k]) if rows is not None else k
+        return k if len(lead) == 1 else tuple(int(i) for i in np.unravel_index(k, lead))
+
+    if kind == "labels":
+        bad = (y < 0) | (y >= C)
+        if bad.any():
+            raise ValueError(f"{where}: label {y[bad][0]} in 'y' is out of range; expected 0 <= y < {C} "
+                             f"(the logits have C = {C} columns)")
+        return
+    sums = y.sum(axis=1)
+    if y.min() < 0 or not np.allclose(sums, 1.0, atol=1e-6):
+        k = int(np.argmax(np.abs(sums - 1) + (y.min(axis=1) < 0)))
+        raise ValueError(f"{where}: row {position(k)} of 'y' is not a probability vector (sum {sums[k]:.6g}); "
+                         "expected non-negative rows summing to 1, e.g. one_hot(labels, C)")
+
+
+def _mask_rows(mask, lead, where):
+    """The flat indices of the positions mask counts, or None when it counts them all."""
+    mask = np.asarray(mask)
+    if mask.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: argument 'mask' must hold booleans (or 0 and 1), got dtype {mask.dtype}")
+    if mask.shape != lead:
+        raise ValueError(f"{where}: argument 'mask' has shape {mask.shape}; expected {lead}, one entry per "
+                         "position of the logits")
+    if mask.dtype.kind != "b":
+        if not np.isin(mask, (0, 1)).all():
+            raise ValueError(f"{where}: argument 'mask' must hold only 0 and 1 (or booleans), "
+                             f"got {mask[~np.isin(mask, (0, 1))][0].item()!r}")
+        mask = mask != 0
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
+        raise ValueError(f"{where}: argument 'mask' counts no position (all False); the mean loss over "
+                         "no positions is undefined")
+    return None if rows.size == mask.size else rows
 
 
 BLOCK_BYTES = 1 << 20      # rows of logits worked on together: a block stays in the CPU's L2 cache
@@ -50,12 +85,12 @@ def _threads():
     return _pool
 
 
-def _cross_entropy_rows(logits, y, kind, grad, start, stop, temperature, scale, where):
+def _cross_entropy_rows(logits, y, kind, grad, start, stop, temperature, scale, where, full):
     """Fill grad[start:stop] with (softmax(h / T) - y) / (N T) for those rows; return their summed loss."""
     h, z = logits[start:stop], grad[start:stop]                 # (n, C) views
     m = h.max(axis=1, keepdims=True)                             # (n, 1)
     if not np.isfinite(m).all() or not np.isfinite(h.min()):     # NaN and inf reach the max or the min
-        float_array(logits, where, "logits")                     # raises, naming the first bad entry
+        float_array(full, where, "logits")                       # raises, naming the first bad entry
     np.subtract(h, m, out=z)                                     # largest logit 0: exp cannot overflow
     if temperature != 1:
         z *= 1.0 / temperature
@@ -76,29 +111,45 @@ def _cross_entropy_rows(logits, y, kind, grad, start, stop, temperature, scale, 
     return float(loss)
 
 
-def softmax_cross_entropy(logits, y, *, temperature=1.0):
-    """L = -(1/N) sum_n sum_j y_nj log softmax(h_n / T)_j;  dL/dh = (softmax(h / T) - y) / (N T).
+def softmax_cross_entropy(logits, y, *, temperature=1.0, mask=None):
+    """L = -(1/M) sum_m sum_j y_mj log a_mj, a = softmax(h / temperature);  dL/dh = (a - y) / (M temperature).
 
-    Shapes: logits (N, C); y (N,) integer labels or (N, C) probabilities -> (float, (N, C)).
+    m runs over the M positions that count: the N rows of logits (N, C), or the N T steps of a batch of
+    sequences (N, T, C); with a mask, only the positions where it is True (padding, say, gets no loss and
+    a zero gradient, and its labels are never read). PyTorch's cross_entropy computes the same (the mean
+    over the positions it does not ignore).
+    Shapes: logits (N, C), y (N,) integer labels or (N, C) probabilities, mask (N,); or logits
+    (N, T, C), y (N, T) or (N, T, C), mask (N, T) -> (float, dL/dlogits like logits).
     """
     where = "softmax_cross_entropy"
-    h = float_array(logits, where, "logits", ndim=2, finite=False)   # checked block by block below
-    N, C = h.shape
+    h = float_array(logits, where, "logits", ndim=(2, 3), finite=False)   # checked block by block below
+    lead, C = h.shape[:-1], h.shape[-1]
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0 \
             or not np.isfinite(temperature):
         raise ValueError(f"{where}: argument 'temperature' must be a positive number, got {temperature!r}")
-    kind, y = _targets(y, N, C, where)
-    grad = np.empty_like(h)                                      # (N, C), each block worked in place
-    rows = max(1, BLOCK_BYTES // (C * h.itemsize))
-    blocks = [(start, min(start + rows, N)) for start in range(0, N, rows)]
-    args = (h, y, kind, grad)
-    rest = (temperature, 1.0 / (N * temperature), where)
-    if h.nbytes >= PARALLEL_BYTES and len(blocks) > 1 and (os.cpu_count() or 1) > 1:
+    kind, y = _targets(y, lead, C, where)
+    h2 = h.reshape(-1, C)                                        # (N or N T, C), a view
+    y2 = y.reshape(-1) if kind == "labels" else y.reshape(-1, C)
+    rows = None if mask is None else _mask_rows(mask, lead, where)
+    if rows is not None:
+        h2, y2 = h2[rows], y2[rows]                              # (M, C): only the positions that count
+    _check_targets(kind, y2, C, where, rows, lead)
+    M = h2.shape[0]
+    grad2 = np.empty_like(h2)                                    # (M, C), each block worked in place
+    block = max(1, BLOCK_BYTES // (C * h2.itemsize))
+    blocks = [(start, min(start + block, M)) for start in range(0, M, block)]
+    args = (h2, y2, kind, grad2)
+    rest = (temperature, 1.0 / (M * temperature), where, h)
+    if h2.nbytes >= PARALLEL_BYTES and len(blocks) > 1 and (os.cpu_count() or 1) > 1:
         futures = [_threads().submit(_cross_entropy_rows, *args, a, b, *rest) for a, b in blocks]
         parts = [f.result() for f in futures]
     else:
         parts = [_cross_entropy_rows(*args, a, b, *rest) for a, b in blocks]
-    return sum(parts) / N, grad
+    if rows is None:
+        return sum(parts) / M, grad2.reshape(h.shape)
+    grad = np.zeros_like(h)
+    grad.reshape(-1, C)[rows] = grad2                            # masked-out positions: no gradient
+    return sum(parts) / M, grad
 
 
 def mse(pred, target):

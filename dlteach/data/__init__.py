@@ -17,7 +17,7 @@ __all__ = [
     "TARGETS", "target_function", "sample_1d",
     "spirals", "moons", "xor", "blobs", "memory_task",
     "minibatches", "train_test_split",
-    "load_digits", "load_idx", "load_mnist",
+    "load_digits", "load_idx", "load_mnist", "load_coriolanus",
 ]
 
 
@@ -251,6 +251,16 @@ def load_digits(*, layout="images", scale=False, dtype=np.float64):
     if scale:
         X /= 16
     return X, labels.copy()
+
+
+@lru_cache(maxsize=1)
+def load_coriolanus():
+    """The opening of Shakespeare's Coriolanus (Act 1, Scene 1, to "The belly answer'd--"), a public-domain
+    text of 4,506 characters (53 distinct) for a character-level language model; see CORIOLANUS.md.
+
+    Shapes: -> str (a str is immutable, so the cached one can be shared).
+    """
+    return resources.files(__name__).joinpath("coriolanus.txt").read_text(encoding="utf-8")
 
 
 # The third byte of an IDX file's magic number says the element type; data is big-endian.

@@ -48,6 +48,25 @@ def _rnn(rng):
     return layer
 
 
+def _gru(rng):
+    layer = layers.GRU(3, 4, rng=rng)
+    layer.params["b"][:] = rng.standard_normal(12) * 0.5
+    layer.params["bhn"][:] = rng.standard_normal(4) * 0.5   # inside r * (.): its own gradient path
+    return layer
+
+
+def _batchnorm(cls, rng, shape, *, eval_mode=False):
+    """A BatchNorm with random gamma and beta; in eval mode, with running statistics from a few batches."""
+    layer = cls(shape[1], momentum=0.3)
+    layer.params["gamma"][:] = rng.standard_normal(shape[1])
+    layer.params["beta"][:] = rng.standard_normal(shape[1])
+    if eval_mode:
+        for _ in range(3):
+            layer.forward(rng.standard_normal(shape) * 2 + 1)
+        layer.eval()
+    return layer
+
+
 def _linear(rng):
     layer = layers.Linear(4, 3, rng=rng)
     layer.params["b"][:] = rng.standard_normal(3)
@@ -55,7 +74,8 @@ def _linear(rng):
 
 
 def _conv(rng, **kw):
-    layer = layers.Conv2d(2, 3, 3, rng=rng, **kw)
+    kw = {"kernel_size": 3, **kw}
+    layer = layers.Conv2d(2, 3, rng=rng, **kw)
     layer.params["b"][:] = rng.standard_normal(3)
     return layer
 
@@ -70,11 +90,27 @@ LAYER_CASES = {
     "Flatten": (lambda rng: layers.Flatten(), lambda rng: rng.standard_normal((2, 3, 2, 2))),
     "Conv2d": (lambda rng: _conv(rng, padding=1), lambda rng: rng.standard_normal((2, 2, 5, 5))),
     "Conv2d-stride": (lambda rng: _conv(rng, stride=2, padding=2), lambda rng: rng.standard_normal((2, 2, 6, 7))),
+    # Pairs (after d2l.ai 7.3): kernel (5, 3), padding (2, 1), stride (3, 4) on an 8 x 8 input -> 3 x 2.
+    "Conv2d-pairs": (lambda rng: _conv(rng, kernel_size=(5, 3), padding=(2, 1), stride=(3, 4)),
+                     lambda rng: rng.standard_normal((2, 2, 8, 8))),
     "MaxPool2d": (lambda rng: layers.MaxPool2d(2), lambda rng: distinct(rng.standard_normal((2, 2, 4, 6)))),
     "MaxPool2d-overlap": (lambda rng: layers.MaxPool2d(3, stride=2),
                           lambda rng: distinct(rng.standard_normal((2, 2, 7, 7)))),
+    "MaxPool2d-padding": (lambda rng: layers.MaxPool2d((3, 2), stride=(2, 1), padding=(1, 1)),
+                          lambda rng: distinct(rng.standard_normal((2, 2, 7, 6)))),
     "RNN": (_rnn, lambda rng: rng.standard_normal((2, 5, 3))),
     "LSTM": (_lstm, lambda rng: rng.standard_normal((2, 5, 3))),
+    "GRU": (_gru, lambda rng: rng.standard_normal((2, 5, 3))),
+    "Embedding": (lambda rng: layers.Embedding(6, 3, rng=rng), lambda rng: rng.integers(0, 6, (4, 5))),
+    "BatchNorm1d": (lambda rng: _batchnorm(layers.BatchNorm1d, rng, (6, 4)), lambda rng: rng.standard_normal((6, 4))),
+    "BatchNorm1d-sequence": (lambda rng: _batchnorm(layers.BatchNorm1d, rng, (3, 4, 5)),
+                             lambda rng: rng.standard_normal((3, 4, 5))),
+    "BatchNorm1d-eval": (lambda rng: _batchnorm(layers.BatchNorm1d, rng, (6, 4), eval_mode=True),
+                         lambda rng: rng.standard_normal((6, 4))),
+    "BatchNorm2d": (lambda rng: _batchnorm(layers.BatchNorm2d, rng, (2, 3, 4, 5)),
+                    lambda rng: rng.standard_normal((2, 3, 4, 5))),
+    "BatchNorm2d-eval": (lambda rng: _batchnorm(layers.BatchNorm2d, rng, (2, 3, 4, 5), eval_mode=True),
+                         lambda rng: rng.standard_normal((2, 3, 4, 5))),
     "Sequential": (lambda rng: layers.Sequential(_linear(rng), layers.Tanh(), layers.Linear(3, 2, rng=rng)),
                    lambda rng: rng.standard_normal((5, 4))),
 }
@@ -82,7 +118,7 @@ LAYER_CASES = {
 
 def _probabilities(rng, shape):
     p = rng.random(shape) + 0.1
-    return p / p.sum(axis=1, keepdims=True)
+    return p / p.sum(axis=-1, keepdims=True)
 
 
 # name -> (loss_fn, logits(rng), target(rng), kwargs)
@@ -93,6 +129,14 @@ LOSS_CASES = {
                                     lambda rng: _probabilities(rng, (6, 4)), {}),
     "softmax_cross_entropy-temperature": (losses.softmax_cross_entropy, lambda rng: rng.standard_normal((6, 4)) * 3,
                                           lambda rng: rng.integers(0, 4, 6), {"temperature": 2.5}),
+    "softmax_cross_entropy-sequence": (losses.softmax_cross_entropy, lambda rng: rng.standard_normal((3, 4, 5)),
+                                       lambda rng: rng.integers(0, 5, (3, 4)), {}),
+    "softmax_cross_entropy-sequence-mask": (losses.softmax_cross_entropy, lambda rng: rng.standard_normal((3, 4, 5)),
+                                            lambda rng: rng.integers(0, 5, (3, 4)),
+                                            {"mask": np.array([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], bool)}),
+    "softmax_cross_entropy-sequence-probs": (losses.softmax_cross_entropy, lambda rng: rng.standard_normal((2, 3, 4)),
+                                             lambda rng: _probabilities(rng, (2, 3, 4)),
+                                             {"mask": np.array([[1, 0, 1], [1, 1, 0]], bool), "temperature": 0.7}),
     "mse": (losses.mse, lambda rng: rng.standard_normal((6, 3)), lambda rng: rng.standard_normal((6, 3)), {}),
 }
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from cases import is_png
 
-from dlteach.experiments import outlook as ae
 from dlteach import data, gradcheck, layers, losses, optim, train
+from dlteach.experiments import char_language_model as clm
+from dlteach.experiments import outlook as ae
 from dlteach.widgets import outlook
-
 
 
 def small_model(seed=0, activation="tanh", features=6, hidden=5, code_size=2):
@@ -358,3 +358,122 @@ def test_static_fallbacks_draw(digits, trained):
     assert [h.get_color() for h in legends[0].legend_handles] == [outlook.CLASS_COLORS[c] for c in range(10)]
     plt.close(fig)
     plt.close(fig2)
+
+
+# ------------------------------------------------------------------ the character-level language model
+
+@pytest.fixture(scope="module")
+def char_run():
+    """150 updates of the default CharLSTM on the shipped text, with samples before, at 50 and at 150."""
+    return clm.train_char_lstm(updates=150, sample_every=50, sample_length=200, seed=0)
+
+
+def _real_word_share(text):
+    """The share of the words of text (after the prompt line) that occur in the training text."""
+    import re
+
+    known = set(re.findall(r"[a-z']+", data.load_coriolanus().lower()))
+    words = re.findall(r"[a-z']+", text.split("\n", 1)[1].lower())
+    return sum(w in known for w in words) / max(1, len(words))
+
+
+def test_char_lstm_loss_falls_below_what_no_context_can_reach(char_run):
+    curve, unigram, initial = char_run["loss"], char_run["unigram"], char_run["initial"]
+    assert curve.shape == (150,) and np.isfinite(curve).all()
+    assert initial == pytest.approx(np.log(len(char_run["vocab"])))
+    assert 3.0 < unigram < initial                                  # letter frequencies alone: 3.19 of 3.97 nats
+    assert curve[:10].mean() > unigram - 0.3                        # it starts with no better than frequencies
+    assert curve[-10:].mean() < curve[:10].mean() - 1.2             # the asserted margin, in nats per character
+    text_ids = char_run["vocab"].encode(data.load_coriolanus())
+    assert clm.text_loss(char_run["model"], text_ids) < unigram - 1.0
+
+
+def test_char_lstm_samples_improve_to_mostly_real_words(char_run):
+    samples = char_run["samples"]
+    assert sorted(samples) == [0, 50, 100, 150]
+    assert all(s.startswith("First Citizen:\n") and len(s) == len("First Citizen:\n") + 200 for s in samples.values())
+    assert _real_word_share(samples[0]) < 0.2                        # random characters
+    assert _real_word_share(samples[150]) > 0.4                      # mostly words of the text
+    assert _real_word_share(samples[150]) > _real_word_share(samples[0]) + 0.3
+
+
+def test_sampling_is_deterministic_under_a_seed_and_greedy_at_temperature_zero(char_run):
+    model, vocab = char_run["model"], char_run["vocab"]
+    draw = lambda seed, T: clm.sample(model, vocab, "MENENIUS:\n", 60, temperature=T,   # noqa: E731
+                                      rng=np.random.default_rng(seed))
+    assert draw(1, 1.0) == draw(1, 1.0)
+    assert draw(1, 1.0) != draw(2, 1.0)
+    greedy = clm.sample(model, vocab, "MENENIUS:\n", 60, temperature=0)     # no rng needed
+    assert draw(3, 1e-4) == greedy == draw(4, 1e-4)                # T -> 0: the argmax, whatever the seed
+    # the greedy rule by hand: feed the argmax back in, one character at a time
+    text = "MENENIUS:\n"
+    for _ in range(10):
+        text += vocab.chars[int(np.argmax(clm.next_char_distribution(model, vocab, text)))]
+    assert greedy.startswith(text)
+    p = clm.next_char_distribution(model, vocab, "First Cit", temperature=1.0)
+    assert p.shape == (len(vocab),) and p.sum() == pytest.approx(1.0) and vocab.chars[int(p.argmax())] == "i"
+    cold = clm.next_char_distribution(model, vocab, "First Cit", temperature=0.05)
+    hot = clm.next_char_distribution(model, vocab, "First Cit", temperature=5.0)
+    assert cold.max() > p.max() > hot.max()                         # lesson 06: T sharpens or flattens
+    assert np.array_equal(clm.next_char_distribution(model, vocab, "First Cit", temperature=0), np.eye(len(vocab))[p.argmax()])
+
+
+def test_tbptt_windows_continue_each_stream_and_mask_the_padding():
+    ids = np.arange(103)
+    windows = clm.tbptt_batches(ids, 4, 10)                         # 4 streams of (103 - 1) // 4 = 25
+    assert len(windows) == 3
+    x = np.concatenate([w[0] for w in windows], axis=1)
+    y = np.concatenate([w[1] for w in windows], axis=1)
+    mask = np.concatenate([w[2] for w in windows], axis=1)
+    assert mask.sum(axis=1).tolist() == [25] * 4 and not mask[:, 25:].any()
+    np.testing.assert_array_equal(x[:, :25], ids[:100].reshape(4, 25))
+    np.testing.assert_array_equal(y[:, :25], ids[1:101].reshape(4, 25))
+    assert clm.tbptt_batches(ids, 4, 10, offset=3)[0][0][0, 0] == 3
+    with pytest.raises(ValueError, match=r"tbptt_batches: 3 characters .* make no stream of batch_size 4"):
+        clm.tbptt_batches(np.arange(3), 4, 10)
+
+
+def test_char_lstm_windows_with_the_state_carried_are_the_whole_stream():
+    rng = np.random.default_rng(0)
+    model = clm.CharLSTM(6, embedding_dim=3, hidden_size=5, rng=rng, dtype=np.float64)
+    ids = rng.integers(0, 6, 41)
+    whole = model(ids[:40].reshape(2, 20))
+    h = c = None
+    parts = []
+    for x, _, mask in clm.tbptt_batches(ids, 2, 7):
+        parts.append(model(x, h, c)[mask].reshape(2, -1, 6))
+        h, c = model.lstm.h_n, model.lstm.c_n
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), whole, rtol=1e-12, atol=1e-14)
+
+
+def test_char_lstm_gradients_against_central_differences():
+    rng = np.random.default_rng(1)
+    model = clm.CharLSTM(5, embedding_dim=3, hidden_size=4, rng=rng, dtype=np.float64)
+    x, y = rng.integers(0, 5, (2, 6)), rng.integers(0, 5, (2, 6))
+    mask = np.ones((2, 6), bool)
+    mask[1, 4:] = False
+    h0, c0 = rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+
+    def loss():
+        return losses.softmax_cross_entropy(model(x, h0, c0), y, mask=mask)[0]
+
+    _, dlogits = losses.softmax_cross_entropy(model(x, h0, c0), y, mask=mask)
+    assert model.backward(dlogits) is None
+    names = {name for name, _, _ in model.parameters()}
+    assert names == {"0.W", "1.Wx", "1.Wh", "1.b", "2.W", "2.b"}
+    for name, p, g in model.parameters():
+        err = gradcheck.rel_error(g, gradcheck.numerical_gradient(loss, p, 1e-6))
+        assert err < 1e-7, f"{name}: rel. error {err:.2g}"
+
+
+def test_vocabulary_round_trip_and_errors():
+    vocab = clm.Vocabulary("hello world")
+    assert len(vocab) == 8 and vocab.chars[0] == " "
+    assert vocab.decode(vocab.encode("low hell")) == "low hell"
+    with pytest.raises(ValueError, match=r"Vocabulary.encode: the characters \['z'\] are not in the vocabulary"):
+        vocab.encode("lazy"[2])
+    with pytest.raises(ValueError, match=r"sample: argument 'prompt' must be a non-empty str"):
+        clm.sample(clm.CharLSTM(8, rng=np.random.default_rng(0)), vocab, "", 5, temperature=0)
+    with pytest.raises(TypeError, match=r"sample: argument 'rng' must be a numpy Generator"):
+        clm.sample(clm.CharLSTM(8, rng=np.random.default_rng(0)), vocab, "hello", 5)
+    assert repr(clm.CharLSTM(8, rng=np.random.default_rng(0))).startswith("CharLSTM(\n  Embedding(8, 16),\n  LSTM(16, 128)")

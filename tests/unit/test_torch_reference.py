@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from cases import LAYER_CASES, LOSS_CASES, layer_class_names, tied_windows
 
 from dlteach import layers, losses, optim
-
-from cases import LAYER_CASES, LOSS_CASES, layer_class_names, tied_windows
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch==2.13.0 to compare")
 torch.set_default_dtype(torch.float64)
@@ -30,22 +29,50 @@ def torch_twin(layer):
                       padding=layer.padding)
         m.weight.data, m.bias.data = p["W"].clone(), p["b"].clone()
         return m, lambda m: {"W": m.weight.grad, "b": m.bias.grad}
-    if kind in ("RNN", "LSTM"):
-        cls = nn.RNN if kind == "RNN" else nn.LSTM
-        m = cls(layer.input_size, layer.hidden_size, batch_first=True)
-        m.weight_ih_l0.data = p["Wx"].T.clone()
-        m.weight_hh_l0.data = p["Wh"].T.clone()
-        m.bias_ih_l0.data = p["b"].clone()
-        m.bias_hh_l0.data.zero_()
+    if kind in ("RNN", "LSTM", "GRU"):
+        m = recurrent_twin(layer)
         wrapped = _FirstOutput(m)
-        return wrapped, lambda w: {"Wx": w.m.weight_ih_l0.grad.T, "Wh": w.m.weight_hh_l0.grad.T,
-                                   "b": w.m.bias_ih_l0.grad}
+        return wrapped, lambda w: recurrent_grads(layer, w.m)
+    if kind == "Embedding":
+        m = nn.Embedding(layer.num_embeddings, layer.embedding_dim)
+        m.weight.data = p["W"].clone()
+        return m, lambda m: {"W": m.weight.grad}
+    if kind in ("BatchNorm1d", "BatchNorm2d"):
+        m = getattr(nn, kind)(layer.num_features, eps=layer.eps, momentum=layer.momentum)
+        m.weight.data, m.bias.data = p["gamma"].clone(), p["beta"].clone()
+        m.running_mean.data, m.running_var.data = t(layer.running_mean).clone(), t(layer.running_var).clone()
+        m.train(layer.training)
+        return m, lambda m: {"gamma": m.weight.grad, "beta": m.bias.grad}
     simple = {"ReLU": nn.ReLU(), "Sigmoid": nn.Sigmoid(), "Tanh": nn.Tanh(), "Flatten": nn.Flatten()}
     if kind in simple:
         return simple[kind], lambda m: {}
     if kind == "MaxPool2d":
-        return nn.MaxPool2d(layer.kernel_size, layer.stride), lambda m: {}
+        return nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding), lambda m: {}
     raise KeyError(kind)
+
+
+def recurrent_twin(layer):
+    """torch.nn.RNN / LSTM / GRU with a dlteach recurrent layer's weights (batch_first).
+
+    dlteach keeps one bias b (torch's bias_ih; bias_hh is zero), and the GRU its bhn, torch's bias_hh_n.
+    """
+    kind = type(layer).__name__
+    H = layer.hidden_size
+    m = getattr(nn, kind)(layer.input_size, H, batch_first=True)
+    m.weight_ih_l0.data = t(layer.params["Wx"]).T.clone()
+    m.weight_hh_l0.data = t(layer.params["Wh"]).T.clone()
+    m.bias_ih_l0.data = t(layer.params["b"]).clone()
+    m.bias_hh_l0.data.zero_()
+    if kind == "GRU":
+        m.bias_hh_l0.data[2 * H:] = t(layer.params["bhn"])
+    return m
+
+
+def recurrent_grads(layer, m):
+    grads = {"Wx": m.weight_ih_l0.grad.T, "Wh": m.weight_hh_l0.grad.T, "b": m.bias_ih_l0.grad}
+    if type(layer).__name__ == "GRU":
+        grads["bhn"] = m.bias_hh_l0.grad[2 * layer.hidden_size:]
+    return grads
 
 
 class _FirstOutput(nn.Module):
@@ -71,13 +98,17 @@ def test_layer_matches_torch(name):
     dout = rng.standard_normal(out.shape)
     dx = layer.backward(dout)
 
-    xt = t(x, grad=True)
+    indices = x.dtype.kind in "iu"                    # Embedding: no gradient for its input
+    xt = torch.tensor(x) if indices else t(x, grad=True)
     out_t = module(xt)
     out_t.backward(t(dout))
     np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=TOL, atol=TOL,
                                err_msg=f"{name} forward: dlteach (actual) vs torch (desired)")
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TOL, atol=TOL,
-                               err_msg=f"{name} d(input): dlteach vs torch")
+    if indices:
+        assert dx is None
+    else:
+        np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TOL, atol=TOL,
+                                   err_msg=f"{name} d(input): dlteach vs torch")
     for key, g in torch_grads(module).items():
         np.testing.assert_allclose(layer.grads[key], g.numpy(), rtol=1e-9, atol=TOL,
                                    err_msg=f"{name} grad of {key}: dlteach vs torch")
@@ -121,8 +152,12 @@ def test_loss_matches_torch(name):
     if loss_fn is losses.mse:
         ref = 0.5 * ((ht - t(y)) ** 2).sum() / h.shape[0]
     else:
-        target = torch.tensor(y) if y.dtype.kind in "iu" else t(y)
-        ref = nn.functional.cross_entropy(ht / kwargs.get("temperature", 1.0), target)
+        C = h.shape[-1]
+        target = torch.tensor(y.reshape(-1)) if y.dtype.kind in "iu" else t(y.reshape(-1, C))
+        per_position = nn.functional.cross_entropy(ht.reshape(-1, C) / kwargs.get("temperature", 1.0), target,
+                                                   reduction="none")
+        counted = torch.tensor(kwargs["mask"].reshape(-1)) if "mask" in kwargs else slice(None)
+        ref = per_position[counted].mean()
     ref.backward()
     assert loss == pytest.approx(ref.item(), rel=1e-12)
     np.testing.assert_allclose(dh, ht.grad.numpy(), rtol=1e-9, atol=TOL)
