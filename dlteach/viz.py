@@ -1,22 +1,38 @@
 """The plots the lessons share: training curves, decision boundaries, 1-D fits, image and filter grids.
 
-matplotlib only. Each helper takes ax=None (a new laptop-sized figure is made) and returns the Axes.
+matplotlib only. Each helper takes ax=None (a new figure is made, at DPI) and returns the Axes.
 No rcParams are changed: styling is passed to each call.
+
+Every figure of the course, these and the widgets' (dlteach.widgets), follows one rule of legibility:
+the notebook shows a PNG at its pixel size, so text of s points is s * dpi / 72 pixels tall on screen.
+Figures are drawn at DPI = 80, at most MAX_WIDTH_PX = 800 px wide (10 inches: wider, the notebook
+would shrink the picture and its text), and no text is smaller than FONT_PT = 10 points = 11.1 px,
+matplotlib's default size for ticks, labels and legends: a figure states no smaller font size.
+legibility_problems(fig) checks a figure against that rule.
 """
 
 import numpy as np
 import matplotlib.pyplot as plt
+from matplotlib.axis import Axis
+from matplotlib.legend import Legend
+from matplotlib.text import Text
 
 from dlteach._checks import float_array, positive
 
-__all__ = ["plot_history", "plot_decision_boundary", "plot_fit_1d", "plot_images", "plot_filters"]
+__all__ = ["plot_history", "plot_decision_boundary", "plot_fit_1d", "plot_images", "plot_filters",
+           "DPI", "FONT_PT", "MIN_TEXT_PX", "MAX_WIDTH_PX", "legibility_problems"]
+
+DPI = 80            # dots per inch of every course figure
+MIN_TEXT_PX = 11    # the smallest text as displayed, readable at 100% zoom and from the back of a room
+FONT_PT = 10        # the smallest font size: 10 pt * 80 / 72 = 11.1 px
+MAX_WIDTH_PX = 800  # the widest figure a notebook shows at its pixel size
 
 _METRICS = {"loss": "loss", "acc": "accuracy"}
 
 
 def _axes(ax, figsize):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+        _, ax = plt.subplots(figsize=figsize, dpi=DPI, layout="constrained")
     return ax
 
 
@@ -103,7 +119,7 @@ def plot_decision_boundary(model, X, y, *, ax=None, resolution=200, margin=0.5, 
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title("decision boundary")
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="best")
     return ax
 
 
@@ -186,12 +202,12 @@ def plot_images(images, labels=None, *, predictions=None, ncols=10, cmap="gray_r
             text = f"{text}→{predictions[i]}" if text else f"{predictions[i]}"
         if text:
             wrong = predictions is not None and labels is not None and predictions[i] != labels[i]
-            ax.text(left + (W - 1) / 2, top - 0.6, text, fontsize=8, va="bottom", ha="center",
+            ax.text(left + (W - 1) / 2, top - 0.6, text, fontsize=FONT_PT, va="bottom", ha="center",
                     color="red" if wrong else "C0", fontweight="bold")
     ax.set_axis_off()
     if captioned:
         ax.set_title("label→prediction" if labels is not None and predictions is not None
-                     else ("labels" if labels is not None else "predictions"), fontsize=9)
+                     else ("labels" if labels is not None else "predictions"), fontsize=FONT_PT)
     return ax
 
 
@@ -215,9 +231,90 @@ def plot_filters(W, *, ncols=8, ax=None, cmap="RdBu_r"):
     if C > 1:
         ax.set_xticks([c * (K + 1) + (K - 1) / 2 for c in range(C)], [f"channel {c}" for c in range(C)])
         ax.set_yticks([f * (K + 1) + (K - 1) / 2 for f in range(F)], [f"filter {f}" for f in range(F)])
-        ax.tick_params(length=0, labelsize=7)
+        ax.tick_params(length=0, labelsize=FONT_PT)
         ax.set_frame_on(False)
     else:
         ax.set_axis_off()
     ax.set_title(f"{F} filters, {C} channel{'s' if C > 1 else ''}, {K}x{K}")
     return ax
+
+
+def _shown(artist):
+    """The visible artists under artist that a draw shows: ticks outside the view and the axis
+    decorations of an Axes turned off are left out."""
+    if not artist.get_visible():
+        return
+    yield artist
+    children = artist.get_children()
+    if isinstance(artist, Axis):
+        scale = artist.get_transform()                  # compare on the axis' scale: log, symlog, linear
+        lo, hi = sorted(scale.transform(np.asarray(artist.get_view_interval(), float)))
+        slack = 1e-6 * (hi - lo)
+        ticks = artist.get_major_ticks() + artist.get_minor_ticks()
+        locs = scale.transform(np.array([t.get_loc() for t in ticks], float))
+        shown = {id(t) for t, loc in zip(ticks, locs) if lo - slack <= loc <= hi + slack}
+        children = [c for c in children if c not in ticks or id(c) in shown]
+    elif hasattr(artist, "axison") and not artist.axison:
+        children = [c for c in children if not isinstance(c, Axis) and c not in artist.spines.values()]
+    for child in children:
+        yield from _shown(child)
+
+
+def legibility_problems(fig, *, min_px=MIN_TEXT_PX):
+    """What would make fig hard to read as the notebook shows it, one sentence each ([] when nothing).
+
+    The figure at most MAX_WIDTH_PX wide; every shown text at least min_px pixels tall (font size *
+    dpi / 72), inside the figure and clear of every other text; every legend inside the figure; no
+    text of one Axes (its title, labels, notes) over another Axes' frame, such as a colour bar's.
+    fig: a Figure, or an Axes (its figure is checked). Lays the figure out (draws it without output)
+    first, as showing it would.
+    """
+    fig = fig.get_figure(root=True) if not isinstance(fig, plt.Figure) else fig
+    fig.draw_without_rendering()
+    box = fig.bbox
+    artists = list(_shown(fig))
+    texts = [a for a in artists if isinstance(a, Text) and a.get_text().strip()]
+    problems = []
+    if box.width > MAX_WIDTH_PX + 0.5:
+        problems.append(f"the figure is {box.width:.0f} px wide, over {MAX_WIDTH_PX} px: the notebook would shrink it")
+
+    def inside(bbox, slack=1.0):
+        return (bbox.x0 >= box.x0 - slack and bbox.y0 >= box.y0 - slack
+                and bbox.x1 <= box.x1 + slack and bbox.y1 <= box.y1 + slack)
+
+    for t in texts:
+        px = t.get_fontsize() * fig.dpi / 72
+        if px < min_px - 1e-9:
+            problems.append(f"text {t.get_text()!r:.40} is {t.get_fontsize():g} pt = {px:.1f} px at {fig.dpi:g} dpi, "
+                            f"under {min_px} px")
+        if not inside(t.get_window_extent()):
+            problems.append(f"text {t.get_text()!r:.40} reaches outside the figure")
+    for legend in (a for a in artists if isinstance(a, Legend)):
+        if not inside(legend.get_window_extent()):
+            labels = [t.get_text() for t in legend.get_texts()]
+            problems.append(f"the legend {labels!r:.60} reaches outside the figure")
+    extents = [(t, t.get_window_extent()) for t in texts]
+    for i, (t, a) in enumerate(extents):
+        for u, b in extents[i + 1:]:
+            if _overlap(a, b) > 1:
+                problems.append(f"texts {t.get_text()!r:.30} and {u.get_text()!r:.30} overlap")
+    frames = [(ax, ax.get_window_extent()) for ax in artists if isinstance(ax, plt.Axes)]
+    for t in texts:
+        extent = t.get_window_extent()
+        for ax, frame in frames:
+            if t.axes is None or ax is t.axes or _twins(ax, t.axes):
+                continue
+            if _overlap(extent, frame) > 1:
+                problems.append(f"text {t.get_text()!r:.40} lies over another Axes"
+                                f"{' (a colour bar)' if hasattr(ax, '_colorbar') else ''}")
+    return problems
+
+
+def _overlap(a, b):
+    """How far two boxes overlap, in pixels: the smaller of the overlaps along x and along y (<= 0: apart)."""
+    return min(min(a.x1, b.x1) - max(a.x0, b.x0), min(a.y1, b.y1) - max(a.y0, b.y0))
+
+
+def _twins(a, b):
+    """Axes drawn over the same rectangle (twinx, twiny): their texts share the frame by design."""
+    return a.get_position().bounds == b.get_position().bounds

@@ -192,6 +192,9 @@ def _train_group(init, n_m, lam_m, x, y, x_eval, *, steps, lr, momentum, record_
     """Train M networks of H units at once, network m on the first n_m[m] points with decay lam_m[m].
 
     init: make_network's parameters, flattened (W1 (H,), b1 (H,), W2 (H,), b2 (1,)), shared by all M.
+    The R = sum(n_m) (network, point) pairs are the rows of one array, each network's rows together:
+    a network works on its own points only (not on all N, most of them masked), and np.add.reduceat
+    sums each network's rows into its gradient.
     Returns per record: data loss on (x, y) (M,), outputs on x_eval (M, E), ||w|| (M,), and the steps.
     Shapes: x, y (N,); x_eval (E,); n_m, lam_m (M,).
     """
@@ -199,30 +202,33 @@ def _train_group(init, n_m, lam_m, x, y, x_eval, *, steps, lr, momentum, record_
     w1, b1, w2 = (np.tile(p, (M, 1)) for p in init[:3])             # (M, H) each
     b2 = np.repeat(init[3], M)                                       # (M,)
     lam = lam_m[:, None]                                             # (M, 1)
-    # dL/dpred for the mean over each network's first n points: (pred - y) / n there, 0 elsewhere.
-    weight = (np.arange(len(x))[None, :] < n_m[:, None]) / n_m[:, None]   # (M, N)
+    net = np.repeat(np.arange(M), n_m)                               # (R,): the network of each row
+    xr, yr = (np.concatenate([v[:n] for n in n_m]) for v in (x, y))  # (R,) each: its point
+    starts = np.concatenate([[0], np.cumsum(n_m)[:-1]])              # (M,): where each network's rows begin
+    inv_n = (1.0 / n_m[net]).astype(x.dtype)                        # (R,): L is a mean over the network's n points
     params = [w1, b1, w2, b2]
     velocity = [np.zeros_like(p) for p in params]
 
-    def forward(xs):                                                 # xs (K,) -> tanh (M, K, H), out (M, K)
+    def outputs(xs):                                                 # xs (K,) -> out (M, K), every network on xs
         act = np.tanh(xs[None, :, None] * w1[:, None, :] + b1[:, None, :])
-        return act, (act @ w2[:, :, None])[:, :, 0] + b2[:, None]
+        return (act @ w2[:, :, None])[:, :, 0] + b2[:, None]
 
     rec = {"loss": [], "out": [], "norm": [], "step": []}
     for step in range(steps + 1):
-        act, pred = forward(x)                                       # (M, N, H), (M, N)
-        res = pred - y                                               # (M, N)
+        w1r, b1r, w2r = w1[net], b1[net], w2[net]                    # (R, H) each: every row's network
+        act = np.tanh(xr[:, None] * w1r + b1r)                       # (R, H)
+        res = np.einsum("rh,rh->r", act, w2r) + b2[net] - yr         # (R,): prediction - y
         if step % record_every == 0 or step == steps:
-            rec["loss"].append(0.5 * (weight * res * res).sum(axis=1))
-            rec["out"].append(forward(x_eval)[1])
+            rec["loss"].append(0.5 * np.add.reduceat(res * res * inv_n, starts))
+            rec["out"].append(outputs(x_eval))
             rec["norm"].append(np.sqrt((w1 * w1 + b1 * b1 + w2 * w2).sum(axis=1) + b2 * b2))
             rec["step"].append(step)
         if step == steps:
             break
-        dpred = res * weight                                         # (M, N)
-        dz = dpred[:, :, None] * w2[:, None, :] * (1 - act * act)    # (M, N, H)
-        grads = [x @ dz + lam * w1, dz.sum(axis=1) + lam * b1,
-                 (dpred[:, None, :] @ act)[:, 0] + lam * w2, dpred.sum(axis=1) + lam_m * b2]
+        dpred = res * inv_n                                          # (R,): dL/dprediction
+        dz = dpred[:, None] * w2r * (1 - act * act)                  # (R, H)
+        grads = [np.add.reduceat(xr[:, None] * dz, starts) + lam * w1, np.add.reduceat(dz, starts) + lam * b1,
+                 np.add.reduceat(dpred[:, None] * act, starts) + lam * w2, np.add.reduceat(dpred, starts) + lam_m * b2]
         for p, g, v in zip(params, grads, velocity):
             v *= momentum
             v -= lr * g
@@ -239,18 +245,20 @@ def grid_network(hidden, seed=0):
 
 
 def train_grid(hidden_sizes, train_sizes, weight_decays, *, steps=2000, lr=0.05, momentum=0.5,
-               record_every=20, seed=0, num_val=200, num_grid=80):
+               record_every=20, seed=0, num_val=200, num_grid=80, dtype=np.float64):
     """Train nn on the first n points for every (hidden, n, lambda), side by side; record every few steps.
 
     The networks share one training pool (the first n of training_points(max(train_sizes)), so a
     larger set adds points), one validation set (noisy_points, drawn next from the same generator
     np.random.default_rng([seed, 0])) and, for equal hidden, the same initial weights
     grid_network(hidden, seed), from a stream of their own: the weights owe nothing to the data.
-    Update: v <- mu v - eta (dL/dw + lambda w), w <- w + v, with full batches. Returns a dict:
+    Update: v <- mu v - eta (dL/dw + lambda w), w <- w + v, with full batches. dtype: what the networks
+    compute in; np.float32 takes about half the time of float64 (tanh is most of it) and ends within
+    about 1e-5 of it. Returns a dict:
       "train_loss", "val_loss": (nH, nN, nL, R) data losses L (no penalty) at the recorded steps;
       "fit": (nH, nN, nL, R, G) nn on x_grid; "weight_norm": (nH, nN, nL, R) ||w||;
       "step": (R,) step numbers (0 = before training); "x_train", "y_train" (max n, 1);
-      "x_val", "y_val" (num_val, 1); "x_grid" (G,); the three setting lists; "lr", "momentum", "seed".
+      "x_val", "y_val" (num_val, 1); "x_grid" (G,); the three setting lists; "lr", "momentum", "seed", "dtype".
     """
     where = "train_grid"
     hidden_sizes = _check_sizes(hidden_sizes, where, "hidden_sizes", integer=True)
@@ -262,19 +270,22 @@ def train_grid(hidden_sizes, train_sizes, weight_decays, *, steps=2000, lr=0.05,
     if not 0 <= momentum < 1:
         raise ValueError(f"{where}: argument 'momentum' must satisfy 0 <= momentum < 1, got {momentum!r}")
 
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{where}: argument 'dtype' is {dtype}; expected float32 or float64")
     rng = np.random.default_rng([seed, 0])
     x_train, y_train = training_points(max(train_sizes), rng)       # (Nmax, 1) each
     x_val, y_val = noisy_points(num_val, rng)                        # (V, 1) each
     x_grid = np.linspace(-1, 1, num_grid)                            # (G,)
     x_eval = np.concatenate([x_val[:, 0], x_grid])                   # (V + G,)
     n_m = np.repeat(np.array(train_sizes), len(weight_decays))       # (M,): the (n, lambda) pairs in order
-    lam_m = np.tile(np.array(weight_decays, dtype=float), len(train_sizes))
+    lam_m = np.tile(np.array(weight_decays, dtype=dtype), len(train_sizes))
     shape = (len(train_sizes), len(weight_decays))
     out = {"train_loss": [], "val_loss": [], "fit": [], "weight_norm": []}
     for H in hidden_sizes:
-        init = [p.reshape(-1) for _, p, _ in grid_network(H, seed).parameters()]
-        rec = _train_group(init, n_m, lam_m, x_train[:, 0], y_train[:, 0], x_eval, steps=steps, lr=lr,
-                           momentum=momentum, record_every=record_every)
+        init = [p.reshape(-1).astype(dtype) for _, p, _ in grid_network(H, seed).parameters()]
+        rec = _train_group(init, n_m, lam_m, *(v.astype(dtype) for v in (x_train[:, 0], y_train[:, 0], x_eval)),
+                           steps=steps, lr=lr, momentum=momentum, record_every=record_every)
         evals = np.stack(rec["out"], axis=1)                         # (M, R, V + G)
         val = 0.5 * ((evals[:, :, :num_val] - y_val[:, 0]) ** 2).mean(axis=2)   # (M, R)
         out["train_loss"].append(np.stack(rec["loss"], axis=1).reshape(shape + (-1,)))
@@ -284,7 +295,7 @@ def train_grid(hidden_sizes, train_sizes, weight_decays, *, steps=2000, lr=0.05,
     out = {key: np.stack(values) for key, values in out.items()}    # each (nH, nN, nL, R[, G])
     out.update(step=np.array(rec["step"]), x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
                x_grid=x_grid, hidden_sizes=hidden_sizes, train_sizes=train_sizes, weight_decays=weight_decays,
-               lr=lr, momentum=momentum, seed=seed)
+               lr=lr, momentum=momentum, seed=seed, dtype=dtype)
     return out
 
 

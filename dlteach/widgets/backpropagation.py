@@ -25,7 +25,7 @@ CURVATURE, W_STAR, W0 = 1.0, 2.0, -1.0      # the 1-D example: J(w) = (w - 2)^2 
 
 def _axes(ax, figsize=(5, 3.5)):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, dpi=live.DPI)
+        _, ax = plt.subplots(figsize=figsize, dpi=live.DPI, layout="constrained")
     return ax
 
 
@@ -38,7 +38,7 @@ def plot_descent(eta, *, steps=12, ax=None):
     ax.plot(w, J(w), color="0.6", label="J(w)")
     ax.plot(path, J(path), "o-", color="tab:red", ms=4, lw=1, label=f"w(t), eta = {eta:g}")
     ax.set(xlabel="w", ylabel="J(w)", xlim=(-2, 6), ylim=(-0.3, 9), title=f"eta = {eta:g}: {_verdict(eta)}")
-    ax.legend(loc="upper center", fontsize=8)
+    ax.legend(loc="upper center")
     return ax
 
 
@@ -58,14 +58,14 @@ def plot_gradient_norms(depth, init="glorot", *, ax=None):
         ax.semilogy(layers_, norms, "o-", ms=3, color=COLORS[name], label=name)
     ax.set(xlabel="layer l (1 = next to the input)", ylabel="||dloss/dW_l||",
            title=f"{depth} layers, {init} init")
-    ax.legend(fontsize=8)
+    ax.legend()
     return ax
 
 
 def plot_spread(depth, activation, init, *, axes=None):
     """Left: activations' 5-95% and 25-75% bands per layer. Right: std of activations and gradients."""
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=live.DPI)
+        _, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=live.DPI, layout="constrained")
     spread = backprop.layer_spread(depth, activation, init)
     _draw_spread(axes, spread, activation, init)
     return axes
@@ -80,11 +80,11 @@ def _draw_spread(axes, spread, activation, init):
     ax.fill_between(layer, p[:, 1], p[:, 3], color=color, alpha=0.45, lw=0, label="25-75%")
     ax.plot(layer, p[:, 2], color=color, lw=1.5, label="median")
     ax.set(xlabel="layer", ylabel="activation a_l", title=f"{activation}, init {_init_name(init)}")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(loc="upper left")
     ax2.semilogy(layer, spread["act_std"], "o-", ms=3, color=color, label="std of a_l")
     ax2.semilogy(layer, spread["grad_std"], "s--", ms=3, color="0.3", label="std of dloss/dh_l")
     ax2.set(xlabel="layer", ylabel="std", title="spread layer by layer", ylim=(1e-7, 1e4))
-    ax2.legend(fontsize=7, loc="lower left")
+    ax2.legend(loc="lower left")
 
 
 def _init_name(init):
@@ -109,7 +109,7 @@ def draw_graph(root, *, ax=None, show_grad=True):
             title = f"{v.label} ({v.op})"
         text = f"{title}\n{v.data:.3g}" + (f"\ngrad {v.grad:.3g}" if show_grad else "")
         leaf = not v.parents
-        ax.text(x, y, text, ha="center", va="center", fontsize=8,
+        ax.text(x, y, text, ha="center", va="center", fontsize=live.FONT_PT,
                 bbox={"boxstyle": "round", "fc": "#e8f0fe" if leaf else "#fdf2e3", "ec": "0.5"})
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
@@ -120,29 +120,32 @@ def draw_graph(root, *, ax=None, show_grad=True):
 
 def descent_grid(etas=(0.3, 0.9, 1.6, 2.1)):
     """The static fallback of DescentExplorer: one panel per learning rate."""
-    fig, axes = plt.subplots(1, len(etas), figsize=(10, 2.8), dpi=live.DPI, sharey=True)
+    fig, axes = plt.subplots(1, len(etas), figsize=(9.0, 3.0), dpi=live.DPI, sharey=True, layout="constrained")
     for ax, eta in zip(axes, etas):
-        plot_descent(eta, ax=ax)
+        plot_descent(eta, ax=ax).get_legend().remove()
     for ax in axes[1:]:
         ax.set_ylabel("")           # the axes share y: one label is enough
-    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.88, wspace=0.12)   # fixed: tight_layout costs a draw
+    # One legend below the panels: inside them, it would hide a diverging path.
+    fig.legend(axes[0].get_lines()[:2], ["J(w)", "w(t), the gradient-descent path (eta in each title)"],
+               loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
 def depth_grid(depths=(5, 15), inits=("glorot", "he")):
     """The static fallback of DepthExplorer: gradient norms per layer for a few depths and inits."""
-    fig, axes = plt.subplots(len(inits), len(depths), figsize=(9, 5.5), dpi=live.DPI)
+    fig, axes = plt.subplots(len(inits), len(depths), figsize=(9, 5.5), dpi=live.DPI, layout="constrained")
     for row, init in zip(np.atleast_2d(axes), inits):
         for ax, depth in zip(row, depths):
-            plot_gradient_norms(depth, init, ax=ax)
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.09, top=0.94, wspace=0.25, hspace=0.42)
+            plot_gradient_norms(depth, init, ax=ax).get_legend().remove()
+    fig.legend(handles=np.ravel(axes)[0].get_lines(), loc="outside lower center", ncols=len(backprop.ACTIVATIONS),
+               frameon=False)
     return fig
 
 
 def init_grid(depth=10, activations=("tanh", "relu"), gains=(0.5, 1.0, np.sqrt(2), 2.0)):
     """The static fallback of InitExplorer: std of activations (top) and gradients (bottom) per layer,
     one panel per activation, one line per gain."""
-    fig, axes = plt.subplots(2, len(activations), figsize=(9, 5.5), dpi=live.DPI, sharex=True)
+    fig, axes = plt.subplots(2, len(activations), figsize=(9, 5.5), dpi=live.DPI, sharex=True, layout="constrained")
     shades = plt.cm.viridis(np.linspace(0, 0.85, len(gains)))
     layer = np.arange(1, depth + 1)
     for col, activation in enumerate(activations):
@@ -153,8 +156,7 @@ def init_grid(depth=10, activations=("tanh", "relu"), gains=(0.5, 1.0, np.sqrt(2
             axes[1, col].semilogy(layer, spread["grad_std"], "s--", ms=3, color=shade, label=label)
         axes[0, col].set(title=f"{activation}: std of activations a_l", ylabel="std")
         axes[1, col].set(title=f"{activation}: std of gradients dloss/dh_l", xlabel="layer", ylabel="std")
-        axes[0, col].legend(fontsize=7)
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.09, top=0.94, wspace=0.25, hspace=0.3)
+    fig.legend(handles=axes[0, 0].get_lines(), loc="outside lower center", ncols=len(gains), frameon=False)
     return fig
 
 
@@ -169,9 +171,8 @@ class _Explorer:
     figsize = (8, 3.2)
 
     def __init__(self):
-        self.fig = live.live_figure(self.figsize, layout=None)
+        self.fig = live.live_figure(self.figsize)     # laid out around the first titles at the first render
         self.axes = self.fig.subplots(1, 2)
-        self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9, wspace=0.3)
         for ax in self.axes:
             ax.title.set_animated(True)
         self.png = b""
@@ -216,14 +217,14 @@ class DescentExplorer(_Explorer):
         ax.plot(w, J(w), color="0.6", label="J(w)")
         self.path_line = _animate(ax.plot([], [], "o-", color="tab:red", ms=4, lw=1, label="w(t)")[0])
         ax.set(xlabel="w", ylabel="J(w)", xlim=(-2, 6), ylim=(-0.3, 9))
-        ax.legend(loc="upper center", fontsize=8)
         self.err_line = _animate(ax2.plot([], [], "o", color="tab:red", ms=4, label="|w(t) - w*|")[0])
         self.rate_line = _animate(ax2.plot([], [], "-", color="0.4", lw=1,
                                            label="|1 - eta c|^t |w(0) - w*|")[0])
         ax2.set(yscale="log", xlabel="step t", ylabel="distance to the minimum",
                 xlim=(-0.5, steps + 0.5), ylim=(1e-6, 1e3))
-        ax2.legend(fontsize=8, loc="upper right")
         ax2.set_title("how far from w* = 2")
+        # Below the panels: a diverging path crosses every part of both.
+        self.fig.legend(handles=[*ax.get_lines(), *ax2.get_lines()], loc="outside lower center", ncols=4, frameon=False)
         self.update(eta=0.3)
 
     def update(self, eta):
@@ -252,7 +253,7 @@ class DepthExplorer(_Explorer):
                       for name in backprop.ACTIVATIONS}
         ax.set(yscale="log", xlabel="layer l (1 = next to the input)", ylabel="||dloss/dW_l||",
                xlim=(0.5, max_depth + 0.5), ylim=(1e-20, 1e3))
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(loc="lower right")
         names = list(backprop.ACTIVATIONS)
         self.bars = ax2.bar(names, np.ones(len(names)), color=[COLORS[n] for n in names], log=True)
         _animate(*self.bars)
@@ -291,9 +292,11 @@ class InitExplorer(_Explorer):
         self.std_line = _animate(ax2.plot([], [], "o-", ms=3, label="std of a_l")[0])
         self.grad_line = _animate(ax2.plot([], [], "s--", ms=3, color="0.3", label="std of dloss/dh_l")[0])
         ax2.set(yscale="log", xlabel="layer", ylabel="std", xlim=(0.5, depth + 0.5), ylim=(1e-16, 1e6))
-        ax2.legend(fontsize=7, loc="lower left")
+        ax2.legend(loc="lower left")
         ax2.set_title("spread layer by layer")
-        for activation in ("relu", "sigmoid", "tanh"):    # draw each activation's axes now, not on a click
+        # Draw each activation's axes now, not on a click; tanh first: the layout, frozen at the first
+        # render, must make room for its widest tick labels (-1.0).
+        for activation in ("tanh", "relu", "sigmoid"):
             self.update(gain=1.0, activation=activation)
 
     def update(self, gain, activation):
@@ -315,7 +318,7 @@ class InitExplorer(_Explorer):
         if ax.get_yscale() != ("symlog" if activation == "relu" else "linear"):
             ax.set_yscale("symlog" if activation == "relu" else "linear")
         ax.set_ylim(*self.YLIM[activation])
-        ax.set_title(f"{activation}, gain {gain:.3g} (5-95% and 25-75% bands)")
+        ax.set_title(f"{activation}, gain {gain:.3g}: 5-95%, 25-75% bands", fontsize=live.FONT_PT)
         return self._render(key=activation)    # the left axis' limits depend on the activation only
 
     def widget(self):

@@ -98,7 +98,7 @@ def _set_image(im, values, *, cmap=None, vmin=None, vmax=None, cells=False):
 def _kernel_panel(ax):
     """The 3x3 kernel as a heatmap with its nine numbers; returns (image, texts)."""
     im = ax.imshow(np.zeros((3, 3)), cmap="RdBu_r", vmin=-1, vmax=1)
-    texts = [ax.text(v, u, "", ha="center", va="center", fontsize=9) for u in range(3) for v in range(3)]
+    texts = [ax.text(v, u, "", ha="center", va="center", fontsize=live.FONT_PT) for u in range(3) for v in range(3)]
     ax.set_axis_off()
     return im, texts
 
@@ -138,10 +138,10 @@ class KernelEditor:
         self.im_k = ax_k.imshow(np.zeros((3, 3)), cmap=KERNEL_CMAP, vmin=-1, vmax=1, interpolation="nearest")
         self.im_out = ax_out.imshow(np.zeros((2, 2)), cmap="gray", interpolation="nearest")
         self.out_frame = ax_out.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=LINE_COLOR))
-        for ax, title in ((ax_in, "input (dashed: the image; outside: zero padding)"),
+        for ax, title in ((ax_in, "input (dashed: the image; outside: padding)"),
                           (ax_k, "kernel k (3×3)"), (ax_out, "feature map = input ⋆ k")):
             ax.set_axis_off()
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title, fontsize=live.FONT_PT)
         self.caption = ""
         self.live = live.Blitter(self.fig, [self.im_in, self.frame, self.im_k, self.im_out, self.out_frame])
 
@@ -210,9 +210,9 @@ class WindowExplorer:
         self.fig = live.live_figure((9.0, 3.4))
         axes = self.fig.subplots(1, 3, width_ratios=[1, 1.6, 0.8])
         self.artists = _window_artists(axes)
-        for ax, title in zip(axes, ("padded input (white: padding), the window",
+        for ax, title in zip(axes, ("input (white: padding)",
                                     "convolution matrix (colour = which weight)", "output")):
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title, fontsize=live.FONT_PT)
         self.caption = ""
         self.live = live.Blitter(self.fig, self.artists)
 
@@ -314,15 +314,15 @@ def kernel_gallery(image="shapes", names=("box blur", "sharpen", "edge (laplacia
     """
     x = editor_image(image)
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 3.6), dpi=live.DPI, layout="constrained")
-    axes = fig.subplots(2, len(names) + 1, height_ratios=[0.55, 1])
+        fig = plt.figure(figsize=(9.0, 4.2), dpi=live.DPI, layout="constrained")
+    axes = fig.subplots(2, len(names) + 1, height_ratios=[0.8, 1])   # kernel cells wide enough for 0.111
     axes[0, 0].set_axis_off()
     axes[1, 0].imshow(x, cmap="gray", vmin=0, vmax=1)
-    axes[1, 0].set_title(f"input: {image}", fontsize=9)
+    axes[1, 0].set_title(f"input: {image}", fontsize=live.FONT_PT)
     for col, name in enumerate(names, start=1):
         k = cv.kernel(name)
         _show_kernel(*_kernel_panel(axes[0, col]), k)
-        axes[0, col].set_title(name, fontsize=9)
+        axes[0, col].set_title(name, fontsize=live.FONT_PT)
         out = cv.correlate2d(x, k, padding=1)
         cmap, vmin, vmax = _output_style(out)
         axes[1, col].imshow(out, cmap=cmap, vmin=vmin, vmax=vmax)
@@ -344,10 +344,10 @@ def window_grid(settings, fig=None):
         view = cv.window_view(size, K, S, P, position)
         _draw_window(_window_artists(row), view, K)
         (Ho, Wo), (rows, cols) = view["out_shape"], view["pattern"].shape
-        row[0].set_title(f"{size}×{size}, K={K}, S={S}, P={P}", fontsize=9)
+        row[0].set_title(f"{size}×{size}, K={K}, S={S}, P={P}", fontsize=live.FONT_PT)
         row[1].set_title(f"matrix {rows}×{cols}: {view['nonzeros']} nonzeros, {K * K} distinct weights",
-                         fontsize=9)
-        row[2].set_title(f"output {Ho}×{Wo}, pixel {view['out_index']}", fontsize=9)
+                         fontsize=live.FONT_PT)
+        row[2].set_title(f"output {Ho}×{Wo}, pixel {view['out_index']}", fontsize=live.FONT_PT)
     return fig
 
 

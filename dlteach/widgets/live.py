@@ -5,6 +5,8 @@ moving artists and blits them over the saved background (axes, ticks and labels 
 then hands the PNG to an ipywidgets.Image: nothing flickers, and an update costs a few ms. Numbers
 that change go in an HTML caption, not the figure: text renders glyph by glyph, slowly. Static
 fallbacks (the grids each lesson shows beside its widgets) are ordinary pyplot figures at DPI.
+Every figure follows dlteach.viz's rule of legibility: drawn at DPI, no text under FONT_PT points
+(11 px as shown), which is matplotlib's default size for ticks, labels and legends.
 ipywidgets is imported only when a widget is shown, so the drawing code works without it.
 """
 
@@ -16,9 +18,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["DPI", "live_figure", "Blitter", "live_view", "show", "shared", "bench_call"]
+from dlteach.viz import DPI, FONT_PT
 
-DPI = 80
+__all__ = ["DPI", "FONT_PT", "live_figure", "Blitter", "live_view", "show", "shared", "bench_call"]
 
 
 def live_figure(figsize, *, layout="constrained"):

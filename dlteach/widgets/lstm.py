@@ -38,13 +38,14 @@ def _norm_axes(ax):
            ylabel=r"$\Vert \partial L / \partial s_{T-k} \Vert$")
     ax.axhline(1.0, color="0.8", lw=0.8)
     ax.grid(alpha=0.3)
+    ax.minorticks_off()        # 40 decades of minor ticks: most of the drawing time, nothing to read
 
 
 def _eigen_axes(ax):
     theta = np.linspace(0, 2 * np.pi, 121)
     ax.plot(np.cos(theta), np.sin(theta), color="black", lw=0.8, ls=":", label=r"$|\lambda| = 1$")
     ax.set(xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), aspect="equal", xlabel=r"Re $\lambda$", ylabel=r"Im $\lambda$")
-    ax.set_title(r"eigenvalues $\lambda$ of $W_h$", fontsize=9)
+    ax.set_title(r"eigenvalues $\lambda$ of $W_h$", fontsize=live.FONT_PT)
     return theta
 
 
@@ -57,19 +58,20 @@ class GradientExplorer:
 
     def __init__(self, hidden=32, seed=0):
         self.hidden, self.seed = hidden, seed
-        self.fig = live.live_figure((9.0, 3.3))
+        self.fig = live.live_figure((9.0, 3.6))
         self.ax_eig, self.ax_norm = self.fig.subplots(1, 2, width_ratios=(1, 2.2))
         self.theta = _eigen_axes(self.ax_eig)
         self.base = np.linalg.eigvals(sq.recurrent_matrix(1.0, hidden=hidden, seed=seed))   # (H,) radius 1
         self.eig = self.ax_eig.scatter(self.base.real, self.base.imag, s=12, color=LINEAR, zorder=3)
         self.circle, = self.ax_eig.plot([], [], color=LINEAR, lw=1, label=r"$|\lambda| = \rho$")
-        self.ax_eig.legend(fontsize=7, loc="lower left", framealpha=0.8)
         _norm_axes(self.ax_norm)
         self.guide, = self.ax_norm.plot([], [], color=GUIDE, ls="--", lw=1, label=r"$\rho^k$")
         self.linear, = self.ax_norm.plot([], [], color=LINEAR, lw=1.6, label=r"linear RNN ($\phi' = 1$)")
         self.tanh, = self.ax_norm.plot([], [], color=TANH, lw=1.6, label="tanh RNN")
-        self.ax_norm.legend(fontsize=7, loc="lower left", ncols=3, framealpha=0.8)
-        self.ax_norm.set_title("the gradient reaching back through time (log scale)", fontsize=9)
+        # One legend below both panels: the curves and the circle reach every corner for some rho.
+        self.fig.legend(handles=[*self.ax_eig.get_lines(), self.guide, self.linear, self.tanh],
+                        loc="outside lower center", ncols=5, frameon=False)
+        self.ax_norm.set_title("the gradient reaching back through time (log scale)", fontsize=live.FONT_PT)
         self.caption = ""
         self.blitter = live.Blitter(self.fig, [self.eig, self.circle, self.guide, self.linear, self.tanh])
 
@@ -115,7 +117,7 @@ def gradient_grid(radii=(0.8, 1.0, 1.2), T=80, input_scales=(0.1, 1.0), fig=None
     """The gradient explorer's static fallback: one panel per spectral radius, the linear RNN and the
     tanh RNN at each input strength, with the guide rho^k. Returns the Figure."""
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 3.0), dpi=live.DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 3.3), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(1, len(radii), sharey=True)
     k = np.arange(T)
     for ax, radius in zip(axes, radii):
@@ -126,10 +128,10 @@ def gradient_grid(radii=(0.8, 1.0, 1.2), T=80, input_scales=(0.1, 1.0), fig=None
         for scale, style in zip(input_scales, ("-", ":")):
             ax.plot(k, sq.gradient_through_time(radius, T, activation="tanh", input_scale=scale),
                     color=TANH, ls=style, lw=1.6, label=f"tanh, input std {scale:g}")
-        ax.set_title(rf"$\rho(W_h) = {radius:g}$", fontsize=9)
+        ax.set_title(rf"$\rho(W_h) = {radius:g}$", fontsize=live.FONT_PT)
         if ax is not axes[0]:
             ax.set_ylabel("")
-    axes[0].legend(fontsize=7, loc="lower left")
+    fig.legend(handles=axes[0].get_lines()[1:], loc="outside lower center", ncols=4, frameon=False)
     return fig
 
 
@@ -149,6 +151,11 @@ def _cell_lines(ax):
     return write, kept, cell, out
 
 
+def _cell_legend(fig, lines):
+    """The lines' legend below the figure: a line may run anywhere in the panel."""
+    fig.legend(handles=list(lines), loc="outside lower center", ncols=2, frameon=False)
+
+
 def _set_cell_lines(lines, run):
     for line, values in zip(lines, (run["i"] * run["g"], run["kept"], run["C"], run["s"])):
         line.set_data(run["t"], values)
@@ -162,12 +169,13 @@ class CellExplorer:
     """
 
     def __init__(self):
-        self.fig = live.live_figure((9.0, 3.2))
+        self.fig = live.live_figure((9.0, 3.6))
         ax = self.fig.subplots()
         _cell_axes(ax)
         self.lines = _cell_lines(ax)
-        ax.legend(fontsize=7, loc="lower left", ncols=4, framealpha=0.8)
-        ax.set_title(r"one LSTM unit: $C_t = f\, C_{t-1} + i\, g_t$, a value written at $t = 0$, noise after", fontsize=9)
+        _cell_legend(self.fig, self.lines)
+        ax.set_title(r"one LSTM unit: $C_t = f\, C_{t-1} + i\, g_t$, a value written at $t = 0$, noise after",
+                     fontsize=live.FONT_PT)
         self.caption = ""
         self.blitter = live.Blitter(self.fig, self.lines)
 
@@ -210,14 +218,15 @@ def cell_grid(settings=None, fig=None):
                     ("noise let in: f = 1, i = 0.5", dict(forget=1.0, input_gate=0.5, output=1.0)),
                     ("erase: f = 0 at t = 20", dict(forget=1.0, input_gate=0.0, output=1.0, erase_at=20))]
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 4.6), dpi=live.DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 5.0), dpi=live.DPI, layout="constrained")
     axes = fig.subplots(2, (len(settings) + 1) // 2, sharex=True, sharey=True, squeeze=False).ravel()
     for ax, (title, kwargs) in zip(axes, settings):
         _cell_axes(ax)
-        _set_cell_lines(_cell_lines(ax), sq.gated_cell(steps=CELL_STEPS, **kwargs))
-        ax.set_title(title, fontsize=9)
+        lines = _cell_lines(ax)
+        _set_cell_lines(lines, sq.gated_cell(steps=CELL_STEPS, **kwargs))
+        ax.set_title(title, fontsize=live.FONT_PT)
         ax.label_outer()
-    axes[0].legend(fontsize=7, loc="lower left")
+    _cell_legend(fig, lines)
     return fig
 
 
@@ -233,11 +242,12 @@ class MemoryExplorer:
     def __init__(self, lengths=sq.MEMORY_LENGTHS):
         self.lengths = tuple(lengths)
         self.runs = _memory_results(self.lengths)
-        self.fig = live.live_figure((9.0, 3.3))
+        self.fig = live.live_figure((9.0, 3.6))
         ax_curve, ax_T, ax_reach = self.fig.subplots(1, 3)
         self.curves = _curve_lines(ax_curve, self.runs)
         self.cursor = _final_panel(ax_T, self.runs, self.lengths)
         self.reaches = _reach_lines(ax_reach, self.lengths)
+        _kind_legend(self.fig, ax_T)
         self.caption = ""
         self.blitter = live.Blitter(self.fig, [*self.curves.values(), *self.reaches.values(), self.cursor])
 
@@ -285,10 +295,14 @@ def _curve_lines(ax, runs, title="training"):
     _accuracy_axes(ax, first["chance"])
     ax.set(xlim=(0.5, epochs + 0.5), xlabel="epoch", ylabel="test accuracy")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(title, fontsize=9)
-    lines = {kind: ax.plot([], [], "-o", color=color, ms=3, label=label)[0] for kind, color, label in KINDS}
-    ax.legend(fontsize=7, loc="center right")
-    return lines
+    ax.set_title(title, fontsize=live.FONT_PT)
+    return {kind: ax.plot([], [], "-o", color=color, ms=3, label=label)[0] for kind, color, label in KINDS}
+
+
+def _kind_legend(fig, ax_T):
+    """RNN, LSTM and chance, one legend below the panels: the curves cross each panel's corners."""
+    fig.legend(handles=[*ax_T.get_lines()[1:3], ax_T.get_lines()[0]], loc="outside lower center", ncols=3,
+               frameon=False)
 
 
 def _set_curves(lines, runs, T):
@@ -302,18 +316,17 @@ def _final_panel(ax, runs, lengths):
     for kind, color, label in KINDS:
         ax.plot(lengths, [runs[kind, T]["test_acc"] for T in lengths], "-o", color=color, ms=4, label=label)
     ax.set(xlabel="T, steps to remember", ylabel="test accuracy after training")
-    ax.set_title("final accuracy against T", fontsize=9)
+    ax.set_title("final accuracy against T", fontsize=live.FONT_PT)
     return ax.axvline(lengths[0], color="black", lw=0.8, ls="--")
 
 
 def _reach_lines(ax, lengths, title="gradient reach, untrained"):
     ax.set(yscale="log", xlim=(0, max(lengths) - 1), ylim=(1e-20, 10),
            xlabel="steps back from the last input", ylabel=r"$\Vert \partial L/\partial x_t \Vert$ / last step")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=live.FONT_PT)
     ax.grid(alpha=0.3)
-    lines = {kind: ax.plot([], [], color=color, lw=1.6, label=label)[0] for kind, color, label in KINDS}
-    ax.legend(fontsize=7, loc="lower left")
-    return lines
+    ax.minorticks_off()
+    return {kind: ax.plot([], [], color=color, lw=1.6, label=label)[0] for kind, color, label in KINDS}
 
 
 def _set_reach(lines, T):
@@ -339,20 +352,20 @@ def memory_grid(short=10, long=60, lengths=sq.MEMORY_LENGTHS, fig=None):
     for ax, T in ((ax_short, short), (ax_long, long)):
         _set_curves(_curve_lines(ax, runs, title=f"training, T = {T}"), runs, T)
     _final_panel(ax_T, runs, lengths).set_visible(False)
-    ax_T.legend(fontsize=7, loc="center left")
+    _kind_legend(fig, ax_T)
     _set_reach(_reach_lines(ax_reach, lengths, title=f"gradient reach before training, T = {long}"), long)
     return fig
 
 
 # ---------------------------------------------------------------- diagrams
 
-def _box(ax, x, y, w, h, text, *, fill="white", fontsize=10, rounding=0.15):
+def _box(ax, x, y, w, h, text, *, fill="white", fontsize=live.FONT_PT, rounding=0.15):
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle=f"round,pad=0,rounding_size={rounding}",
                                 facecolor=fill, edgecolor="black", lw=1))
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
 
 
-def _arrow(ax, start, end, *, color="black", lw=1.2, label=None, offset=(0, 0), fontsize=9):
+def _arrow(ax, start, end, *, color="black", lw=1.2, label=None, offset=(0, 0), fontsize=live.FONT_PT):
     ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", color=color, lw=lw,
                                                           shrinkA=0, shrinkB=0, mutation_scale=10))
     if label:
@@ -377,28 +390,28 @@ def draw_unrolled(ax=None, steps=4):
     _arrow(ax, (0.6, -0.8), (0.6, 0.1), label="x_t", offset=(-0.35, -0.1))
     _arrow(ax, (0.6, 0.9), (0.6, 2.0), label="s_t", offset=(-0.35, 0.3))
     _wire(ax, [(1.2, 0.5), (1.6, 0.5), (1.6, 1.3), (-0.4, 1.3), (-0.4, 0.5), (0.0, 0.5)], arrow=True)
-    ax.text(1.75, 1.0, "Wh", fontsize=8, color="0.35")
-    ax.text(0.6, -1.3, "folded: s_t = f(x_t, s_(t-1))", ha="center", fontsize=9)
+    ax.text(1.75, 1.0, "Wh", fontsize=live.FONT_PT, color="0.35")
+    ax.text(0.6, -1.3, "folded: s_t = f(x_t, s_(t-1))", ha="center", fontsize=live.FONT_PT)
     ax.text(2.4, 0.5, "=", ha="center", va="center", fontsize=18)
     for t in range(steps):
         x = left + 2.2 * t
         _box(ax, x, 0.5, 1.2, 0.8, "tanh", fill=GATE_FILL)
         _arrow(ax, (x, -0.8), (x, 0.1), label=f"x_{t + 1}", offset=(-0.4, -0.1))
         _arrow(ax, (x, 0.9), (x, 1.9), label=f"s_{t + 1}", offset=(-0.4, 0.1))
-        ax.text(x + 0.25, -0.35, "Wx", fontsize=8, color="0.35")
+        ax.text(x + 0.25, -0.35, "Wx", fontsize=live.FONT_PT, color="0.35")
         if t:
-            _arrow(ax, (x - 1.6, 0.5), (x - 0.6, 0.5), label="Wh", offset=(0, 0.25), fontsize=8)
+            _arrow(ax, (x - 1.6, 0.5), (x - 0.6, 0.5), label="Wh", offset=(0, 0.25), fontsize=live.FONT_PT)
         else:
             _arrow(ax, (x - 1.0, 0.5), (x - 0.6, 0.5))
-            ax.text(x - 1.0, 0.85, "s_0 = 0", fontsize=8, ha="center")
+            ax.text(x - 1.0, 0.85, "s_0 = 0", fontsize=live.FONT_PT, ha="center")
     ax.text(left + 1.1 * (steps - 1), -1.3, "unrolled: one layer per step, all sharing Wx, Wh, b",
-            ha="center", fontsize=9)
+            ha="center", fontsize=live.FONT_PT)
     return ax
 
 
 def _op(ax, x, y, text, r=0.32):
     ax.add_patch(Circle((x, y), r, facecolor=OP_FILL, edgecolor="black", lw=1, zorder=3))
-    ax.text(x, y, text, ha="center", va="center", fontsize=9 if len(text) > 1 else 12, zorder=4)
+    ax.text(x, y, text, ha="center", va="center", fontsize=live.FONT_PT if len(text) > 1 else 12, zorder=4)
 
 
 def _wire(ax, points, *, lw=1.4, arrow=False, color="black"):
@@ -422,20 +435,21 @@ def draw_lstm_cell(ax=None):
     # The cell state: the straight line along the top.
     _wire(ax, [(-1.2, top), (fx, top)])
     _wire(ax, [(fx, top), (12.4, top)], arrow=True, lw=2.2)
-    ax.text(-1.3, top + 0.35, "C_(t-1)", fontsize=10)
-    ax.text(11.6, top + 0.35, "C_t", fontsize=10)
+    ax.text(-1.3, top + 0.35, "C_(t-1)", fontsize=live.FONT_PT)
+    ax.text(11.6, top + 0.35, "C_t", fontsize=live.FONT_PT)
     # Inputs: s_(t-1) from the left and x_t from below meet, then feed the four layers.
     _wire(ax, [(-1.2, bottom), (ox, bottom)])
     _wire(ax, [(0.8, -1.3), (0.8, bottom)])
-    ax.text(-1.3, bottom - 0.55, "s_(t-1)", fontsize=10)
-    ax.text(1.0, -1.4, "x_t", fontsize=10)
+    ax.text(-1.3, bottom - 0.55, "s_(t-1)", fontsize=live.FONT_PT)
+    ax.text(1.0, -1.4, "x_t", fontsize=live.FONT_PT)
     for x, text in ((fx, "σ"), (ix, "σ"), (gx, "tanh"), (ox, "σ")):
         _wire(ax, [(x, bottom), (x, gates_y - 0.4)], arrow=True)
-        _box(ax, x, gates_y, 1.0 if text == "tanh" else 0.8, 0.8, text, fill=GATE_FILL, fontsize=10, rounding=0.1)
+        _box(ax, x, gates_y, 1.0 if text == "tanh" else 0.8, 0.8, text, fill=GATE_FILL, fontsize=live.FONT_PT,
+             rounding=0.1)
     # Forget gate: C_(t-1) times f_t.
     _wire(ax, [(fx, gates_y + 0.4), (fx, top - 0.32)], arrow=True)
     _op(ax, fx, top, "×")
-    ax.text(fx + 0.15, 3.3, "forget\nf_t", fontsize=8, va="center")
+    ax.text(fx - 0.15, 3.3, "forget\nf_t", fontsize=live.FONT_PT, va="center", ha="right")   # left: the gap holds i_t
     # Input gate times candidate, added to the cell.
     mx = (ix + gx) / 2
     _wire(ax, [(ix, gates_y + 0.4), (ix, mix_y), (mx - 0.32, mix_y)], arrow=True)
@@ -443,21 +457,21 @@ def draw_lstm_cell(ax=None):
     _op(ax, mx, mix_y, "×")
     _wire(ax, [(mx, mix_y + 0.32), (mx, top - 0.32)], arrow=True)
     _op(ax, mx, top, "+")
-    ax.text(ix - 0.15, 3.05, "input\ni_t", fontsize=8, va="center", ha="right")
-    ax.text(gx + 0.15, 3.05, "candidate\ng_t", fontsize=8, va="center")
+    ax.text(ix - 0.15, 3.05, "input\ni_t", fontsize=live.FONT_PT, va="center", ha="right")
+    ax.text(gx + 0.15, 3.05, "candidate\ng_t", fontsize=live.FONT_PT, va="center")
     # Output gate times tanh(C_t) gives s_t, out to the right (next step) and up (the output).
     tanh_y, out_y = 4.05, 2.95
     _wire(ax, [(tx, top), (tx, tanh_y + 0.38)], arrow=True)
     _op(ax, tx, tanh_y, "tanh", r=0.38)
     _wire(ax, [(tx, tanh_y - 0.38), (tx, out_y + 0.32)], arrow=True)
     _wire(ax, [(ox, gates_y + 0.4), (ox, out_y), (tx - 0.32, out_y)], arrow=True)
-    ax.text(ox + 0.15, out_y + 0.4, "output o_t", fontsize=8, va="center")
+    ax.text(ox + 0.45, 2.1, "output\no_t", fontsize=live.FONT_PT, va="center")
     _op(ax, tx, out_y, "×")
     _wire(ax, [(tx, out_y - 0.32), (tx, bottom), (12.4, bottom)], arrow=True)
     _wire(ax, [(10.0, bottom), (10.0, 7.2)], arrow=True)
-    ax.text(11.6, bottom - 0.55, "s_t", fontsize=10)
-    ax.text(10.2, 6.8, "s_t", fontsize=10)
-    ax.text(5.4, 6.45, "cell state: C_t = f_t C_(t-1) + i_t g_t", ha="center", fontsize=9, color="0.25")
+    ax.text(11.6, bottom - 0.55, "s_t", fontsize=live.FONT_PT)
+    ax.text(10.2, 6.8, "s_t", fontsize=live.FONT_PT)
+    ax.text(5.4, 6.45, "cell state: C_t = f_t C_(t-1) + i_t g_t", ha="center", fontsize=live.FONT_PT, color="0.25")
     return ax
 
 

@@ -77,10 +77,8 @@ class _Blitted:
     times more. Subclasses set self.key to what changes the static parts (e.g. the axes' limits).
     """
 
-    def __init__(self, figsize, ncols, **margins):
-        self.fig = live.live_figure(figsize, layout=None)
-        self.fig.subplots_adjust(**{"left": 0.09, "right": 0.98, "bottom": 0.15, "top": 0.88, "wspace": 0.28,
-                                    **margins})
+    def __init__(self, figsize, ncols):
+        self.fig = live.live_figure(figsize)      # laid out (around the first titles) at the first render, then frozen
         self.axes = list(np.atleast_1d(self.fig.subplots(1, ncols)))
         for ax in self.axes:
             ax.title.set_animated(True)
@@ -111,7 +109,7 @@ class ActivationExplorer(_Blitted):
     SPAN = 5.0
 
     def __init__(self):
-        super().__init__((8, 3.4), 2, top=0.84)                  # room for the two-line title
+        super().__init__((8, 3.8), 2)
         self.ax_f, self.ax_df = self.axes
         (self.line_f,) = self.ax_f.plot([], [], lw=2, color="C0", label="phi(x)")
         (self.line_df,) = self.ax_df.plot([], [], lw=2, color="C1", label="phi'(x)")
@@ -127,8 +125,11 @@ class ActivationExplorer(_Blitted):
             ax.set_xlabel("x")
             ax.set_ylabel(label)
             ax.grid(alpha=0.3)
-            ax.legend(loc="upper left", fontsize=8)
+        # One legend below the panels: the point x0 and the curves reach every corner of both.
+        self.fig.legend(handles=[*self.ax_f.get_lines()[:3], *self.ax_df.get_lines()[:2]], loc="outside lower center",
+                        ncols=5, frameon=False)
         self.ax_df.set_ylim(-0.1, 1.15)                           # every phi' here lies in [0, 1]
+        self.update("tanh", 0.0).render()   # the layout, frozen at the first render, fits tanh's widest labels (-1.0)
 
     def update(self, name="relu", x0=1.0):
         """Move to activation name and point x0; returns self (render() gives the picture)."""
@@ -146,9 +147,9 @@ class ActivationExplorer(_Blitted):
         self.point_f.set_data([t["x0"]], [t["f0"]])
         self.point_df.set_data([t["x0"]], [t["df0"]])
         numeric = "undefined (kink)" if np.isnan(t["numeric"]) else f"{t['numeric']:.3f}"
-        self.ax_f.set_title(f"{name}: phi(x) = {act.text}", fontsize=10)
+        self.ax_f.set_title(f"{name}: phi(x) = {act.text}", fontsize=live.FONT_PT)
         self.ax_df.set_title(f"phi'({x0:.2f}) = {t['df0']:.3f} (dot)\ncentral difference at x0: {numeric}",
-                             fontsize=10)
+                             fontsize=live.FONT_PT)
         return self
 
     def show(self, name="relu", x0=1.0):
@@ -159,7 +160,7 @@ class SoftmaxExplorer(_Blitted):
     """Three logits h -> probabilities a = softmax(h), the predicted class, and both losses for true class y."""
 
     def __init__(self):
-        super().__init__((8, 3.2), 2, top=0.83)
+        super().__init__((8, 3.2), 2)
         self.ax_h, self.ax_a = self.axes
         idx = np.arange(3)
         self.bars_h = self.ax_h.bar(idx, np.zeros(3), color=LOGIT_COLOR)
@@ -169,9 +170,10 @@ class SoftmaxExplorer(_Blitted):
         self.ax_h.set_ylim(-5.5, 5.5)
         self.ax_h.axhline(0, color="0.3", lw=0.8)
         self.ax_h.set_ylabel("logit h_j")
-        self.ax_a.set_ylim(0, 1.15)
+        # Headroom above 1 for the legend: below it, a bar of any class may reach 1.
+        self.ax_a.set(ylim=(0, 1.6), yticks=np.linspace(0, 1, 5))
         self.ax_a.set_ylabel("a_j (bars), y_j (dashes)")
-        self.ax_a.legend(handles=_softmax_legend_handles(), loc="upper right", fontsize=7)
+        self.ax_a.legend(handles=_softmax_legend_handles(), loc="upper right")
         for ax in self.axes:
             ax.set_xticks(idx, ["class 0", "class 1", "class 2"])
 
@@ -182,10 +184,11 @@ class SoftmaxExplorer(_Blitted):
             ba.set_height(r["probs"][j])
             ba.set_color(PREDICTED_COLOR if j == r["predicted"] else OTHER_CLASS_COLOR)
         self.marks_y.set_offsets(np.column_stack([np.arange(3), r["one_hot"]]))
-        self.ax_h.set_title(f"logits h; true class y = {int(target)}", fontsize=10)
+        self.ax_h.set_title(f"logits h; true class y = {int(target)}", fontsize=live.FONT_PT)
         verdict = "right" if r["correct"] else "wrong"
         self.ax_a.set_title(f"argmax = class {r['predicted']} ({verdict})\n"
-                            f"cross-entropy {r['cross_entropy']:.3f}, squared loss {r['squared']:.3f}", fontsize=10)
+                            f"cross-entropy {r['cross_entropy']:.3f}, squared loss {r['squared']:.3f}",
+                            fontsize=live.FONT_PT)
         return self
 
     def show(self, h0=2.0, h1=1.0, h2=0.1, target=0):
@@ -217,7 +220,7 @@ def _draw_surface(ax, s, *, title=True):
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
-        ax.set_title(f"{s['params']['0.b'].size} hidden: acc {s['accuracy']:.1%}", fontsize=9)
+        ax.set_title(f"{s['params']['0.b'].size} hidden: acc {s['accuracy']:.1%}", fontsize=live.FONT_PT)
 
 
 class BoundaryExplorer(_Blitted):
@@ -230,15 +233,15 @@ class BoundaryExplorer(_Blitted):
     def __init__(self, *, names=structure.DATASETS, hiddens=structure.HIDDEN_SIZES, with_history=False):
         structure.precompute(names, hiddens)
         self.with_history = with_history
-        super().__init__((8, 4.0) if with_history else (4.6, 4.3), 2 if with_history else 1,
-                         **({"bottom": 0.22} if with_history else {"left": 0.13, "bottom": 0.22}))
+        super().__init__((8, 4.0) if with_history else (4.6, 4.3), 2 if with_history else 1)
         self.ax = self.axes[0]
         # The points move with the data set and sit above the bands, so they are drawn on every move.
         self.points = self.animated(self.ax.scatter([], [], s=10, edgecolors="none", zorder=3, antialiased=False))
         self.contours = ()
         self.ax.set_xlabel("x1")
         self.ax.set_ylabel("x2")
-        self.fig.legend(handles=_class_legend_handles(), loc="lower left", ncol=3, fontsize=8, frameon=False)
+        self.fig.legend(handles=_class_legend_handles(), loc="outside lower center", ncol=3 if with_history else 2,
+                        frameon=False)
         if with_history:
             self.ax_loss = self.axes[1]
             self.curve = self.animated(*self.ax_loss.plot([], [], color="C0", label="training loss"))
@@ -249,7 +252,7 @@ class BoundaryExplorer(_Blitted):
             self.ax_loss.set_xlabel("epoch")
             self.ax_loss.set_ylabel("cross-entropy")
             self.ax_loss.grid(alpha=0.3)
-            self.ax_loss.legend(loc="upper right", fontsize=8)
+            self.ax_loss.legend(loc="upper right")
 
     def update(self, name="spirals", hidden=32, epoch=None):
         s = structure.decision_surface(name, hidden, epoch=epoch)
@@ -263,13 +266,13 @@ class BoundaryExplorer(_Blitted):
             c.remove()                 # contour sets cannot be moved in place: swap them, keep the rest
         self.contours = self.animated(*_contours(self.ax, s))
         self.ax.set_title(f"{name}, {hidden} hidden units, epoch {s['epoch']}: "
-                          f"accuracy {s['accuracy']:.1%}", fontsize=10)
+                          f"accuracy {s['accuracy']:.1%}", fontsize=live.FONT_PT)
         if self.with_history:
             loss = np.asarray(s["history"]["loss"])
             self.curve.set_data(np.arange(1, len(loss) + 1), loss)
             e = max(s["epoch"], 1)
             self.marker.set_data([e], [loss[e - 1]])
-            self.ax_loss.set_title(f"training loss at epoch {e}: {loss[e - 1]:.3g}", fontsize=10)
+            self.ax_loss.set_title(f"training loss at epoch {e}: {loss[e - 1]:.3g}", fontsize=live.FONT_PT)
         return self
 
     def show(self, name="spirals", hidden=32):
@@ -289,7 +292,7 @@ class LiveLossPlot(_Blitted):
     """
 
     def __init__(self, epochs, *, every=1, display_now=True):
-        super().__init__((6, 3.2), 1, left=0.13)                 # room for the log axis' labels
+        super().__init__((6, 3.2), 1)
         self.epochs, self.every = int(epochs), int(every)
         self.ax = self.axes[0]
         self.train_line = self.animated(*self.ax.plot([], [], color="C0", label="training loss"))
@@ -301,7 +304,7 @@ class LiveLossPlot(_Blitted):
         self.ax.set_ylabel("cross-entropy")
         self.ax.set_title("loss, live")
         self.ax.grid(alpha=0.3)
-        self.ax.legend(loc="upper right", fontsize=8)
+        self.ax.legend(loc="upper right")
         self.handle = display(Image(data=self.render(), format="png"), display_id=True) if display_now else None
 
     def update(self, history):
@@ -328,11 +331,12 @@ def activation_grid(names=("step", "sigmoid", "tanh", "relu"), *, span=4.0):
         ax.plot(c["x"], c["f"], lw=2, label="phi(x)")
         ax.plot(c["x"], c["df"], lw=2, ls="--", label="phi'(x)")
         ax.axhline(0, color="0.6", lw=0.8)
-        ax.set_title(f"{name}: ${activations.get(name).tex}$", fontsize=10)
+        tex = activations.get(name).tex.replace(r"\frac", r"\dfrac")     # a fraction at full size, not 70% of it
+        ax.set_title(f"{name}: ${tex}$", fontsize=live.FONT_PT)
         ax.set_xlabel("x")
         ax.set_ylim(-1.2, 1.6)
         ax.grid(alpha=0.3)
-    axes[0].legend(loc="upper left", fontsize=8)
+    axes[0].legend(loc="upper left")
     return axes
 
 
@@ -345,11 +349,11 @@ def softmax_grid(settings=((2.0, 1.0, 0.1, 0), (2.0, 1.0, 0.1, 2), (5.0, 0.0, -5
         ax.bar(range(3), r["probs"], color=colors)
         ax.scatter(range(3), r["one_hot"], marker="_", s=500, color=TARGET_COLOR, zorder=3)
         ax.set_xticks(range(3), ["0", "1", "2"])
-        ax.set_xlabel(f"h = ({h0:g}, {h1:g}, {h2:g}), y = {target}", fontsize=9)
-        ax.set_title(f"CE {r['cross_entropy']:.2f}, squared {r['squared']:.2f}", fontsize=9)
+        ax.set_xlabel(f"h = ({h0:g}, {h1:g}, {h2:g}), y = {target}")
+        ax.set_title(f"CE {r['cross_entropy']:.2f}, squared {r['squared']:.2f}", fontsize=live.FONT_PT)
         ax.set_ylim(0, 1.1)
     axes[0].set_ylabel("a = softmax(h)")
-    fig.legend(handles=_softmax_legend_handles(), loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    fig.legend(handles=_softmax_legend_handles(), loc="outside lower center", ncol=3, frameon=False)
     return axes
 
 
@@ -361,7 +365,7 @@ def boundary_grid(names=structure.DATASETS, hiddens=(1, 2, 8, 32)):
         for ax, hidden in zip(row, hiddens):
             _draw_surface(ax, structure.decision_surface(name, hidden))
         row[0].set_ylabel(name)
-    fig.legend(handles=_class_legend_handles(), loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    fig.legend(handles=_class_legend_handles(), loc="outside lower center", ncol=3, frameon=False)
     return axes
 
 
@@ -371,8 +375,8 @@ def tour_grid(name="moons", hidden=8, epochs=(0, 5, 20, structure.EPOCHS)):
     for ax, epoch in zip(axes, epochs):
         s = structure.decision_surface(name, hidden, epoch=epoch)
         _draw_surface(ax, s, title=False)
-        ax.set_title(f"epoch {epoch}: acc {s['accuracy']:.1%}", fontsize=9)
-    fig.legend(handles=_class_legend_handles(), loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+        ax.set_title(f"epoch {epoch}: acc {s['accuracy']:.1%}", fontsize=live.FONT_PT)
+    fig.legend(handles=_class_legend_handles(), loc="outside lower center", ncol=3, frameon=False)
     return axes
 
 

@@ -47,8 +47,31 @@ def code_range(Z, margin=0.1):
                  for a, b, p in zip(lo, hi, pad))
 
 
+def _apart(points, gap, rounds=100):
+    """Points moved apart until no two are closer than gap, each pair pushed along the line joining them.
+
+    Shapes: points (C, 2) in units where gap is the distance wanted -> (C, 2).
+    """
+    p = np.array(points, dtype=np.float64)
+    for _ in range(rounds):
+        moved = False
+        for i in range(len(p)):
+            for j in range(i + 1, len(p)):
+                d = p[j] - p[i]
+                dist = float(np.hypot(*d))
+                if dist < gap:
+                    direction = d / dist if dist > 1e-12 else np.array([0.0, 1.0])
+                    p[i] -= direction * (gap - dist) / 2
+                    p[j] += direction * (gap - dist) / 2
+                    moved = True
+        if not moved:
+            break
+    return p
+
+
 def draw_codes(ax, Z, y, *, size=6, alpha=0.55, numbers=True):
-    """Scatter the codes Z coloured by class, with each class's digit written at its median code.
+    """Scatter the codes Z coloured by class, with each class's digit written at its median code (nudged
+    apart where two medians are too close for both digits to be read).
 
     Returns the PathCollection (its offsets may be moved later). Shapes: Z (N, 2), y (N,).
     """
@@ -56,8 +79,12 @@ def draw_codes(ax, Z, y, *, size=6, alpha=0.55, numbers=True):
     scatter = ax.scatter(Z[:, 0], Z[:, 1], s=size, c=[CLASS_COLORS[c % 10] for c in y], alpha=alpha,
                          linewidths=0)
     if numbers:
-        for c in np.unique(y):
-            mz = np.median(Z[y == c], axis=0)
+        classes = np.unique(y)
+        medians = np.array([np.median(Z[y == c], axis=0) for c in classes])        # (C, 2)
+        lo, span = Z.min(axis=0), np.ptp(Z, axis=0) + 1e-12
+        # A digit is about 1/12 of a panel across: keep the labels that far apart, in units of the codes' spread.
+        spots = lo + _apart((medians - lo) / span, 1 / 12) * span
+        for c, mz in zip(classes, spots):
             ax.text(mz[0], mz[1], str(c), fontsize=13, fontweight="bold", ha="center", va="center",
                     color=CLASS_COLORS[c % 10], bbox=dict(boxstyle="circle,pad=0.15", fc="white", ec="none",
                                                           alpha=0.8))
@@ -69,8 +96,8 @@ def class_legend(target, classes=range(10), **kwargs):
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], ls="", marker="o", ms=5, color=CLASS_COLORS[c % 10]) for c in classes]
-    options = dict(ncols=len(handles), fontsize=8, frameon=False, handletextpad=0.1, columnspacing=0.8,
-                   title="digit class", title_fontsize=8)
+    options = dict(ncols=len(handles), frameon=False, handletextpad=0.1, columnspacing=0.8,
+                   title="digit class", title_fontsize=live.FONT_PT)
     return target.legend(handles, [str(c) for c in classes], **{**options, **kwargs})
 
 
@@ -102,7 +129,7 @@ def _show_image(ax, values, title):
     im = ax.imshow(values, cmap=IMAGE_CMAP, vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=live.FONT_PT)
     return im
 
 
@@ -124,7 +151,7 @@ class CodeExplorer:
         ax_codes = self.fig.add_subplot(grid[:, 0])
         draw_codes(ax_codes, self.Z, self.y)
         ax_codes.set(xlim=self.range[0], ylim=self.range[1], xlabel="$z_1$", ylabel="$z_2$")
-        ax_codes.set_title("the code plane: z = enc(x) of every training digit", fontsize=9)
+        ax_codes.set_title("the code plane: z = enc(x) of every training digit", fontsize=live.FONT_PT)
         (self.ring,) = ax_codes.plot([], [], "o", ms=15, mfc="none", mec="black", mew=2)
         (self.cross,) = ax_codes.plot([], [], "+", ms=15, color="black", mew=2)
         blank = np.zeros((SIDE, SIDE))
@@ -174,20 +201,20 @@ class TrainingReplay:
         self.scatter = draw_codes(ax_codes, np.zeros((len(X_eval), 2)), self.y_eval, size=5, numbers=False)
         ax_codes.set(xlim=(-self.LIMIT, self.LIMIT), ylim=(-self.LIMIT, self.LIMIT), aspect="equal",
                      xlabel="$z_1$ / std", ylabel="$z_2$ / std")
-        ax_codes.set_title("codes of the test digits", fontsize=9)
+        ax_codes.set_title("codes of the test digits", fontsize=live.FONT_PT)
         class_legend(self.fig, np.unique(self.y_eval), loc="outside lower center")
         self.strip = _pairs(X_show, X_show)
         self.digits = _show_image(ax_digits, self.strip, "test digits and their reconstructions")
         rows = -(-len(X_show) // PAIR_COLUMNS)
         ax_digits.set_yticks([(2 * r + i) * (SIDE + 1) + SIDE / 2 - 0.5 for r in range(rows) for i in (0, 1)],
-                             ["input", "output"] * rows, fontsize=8)
+                             ["input", "output"] * rows, fontsize=live.FONT_PT)
         ax_digits.tick_params(length=0)
         ax_error.plot(self.epochs, self.errors, color="black", lw=1.5, label="autoencoder")
         for (label, value), style in zip((baselines or {}).items(), ("--", ":", "-.")):
             ax_error.axhline(value, color="0.4", ls=style, lw=1, label=label)
         ax_error.set(xlabel="epoch", ylabel="reconstruction error (test)", xlim=(0, self.epochs[-1]))
-        ax_error.set_title("error per epoch", fontsize=9)
-        ax_error.legend(fontsize=7, loc="upper right")
+        ax_error.set_title("error per epoch", fontsize=live.FONT_PT)
+        ax_error.legend(loc="upper right")
         ax_error.grid(alpha=0.3)
         (self.marker,) = ax_error.plot([], [], "o", color="C3", ms=7)
         self.caption = ""
@@ -248,11 +275,13 @@ def decoder_map_figure(model, X, y, n=9, fig=None):
     g1, g2 = np.meshgrid(z1, z2)
     ax_codes.plot(g1.ravel(), g2.ravel(), "+", color="black", ms=5, mew=0.8, alpha=0.6)
     ax_codes.set(xlim=(a, b), ylim=(c, d), xlabel="$z_1$", ylabel="$z_2$")
-    ax_codes.set_title("codes of the training digits; +: the points decoded on the right", fontsize=9)
+    ax_codes.set_title("codes of the training digits; +: the points decoded on the right", fontsize=live.FONT_PT)
     _show_image(ax_map, _mosaic(images.reshape(n * n, -1), n), f"dec(z) on a {n} x {n} grid of the same plane")
     step = SIDE + 1
-    ax_map.set_xticks([j * step + SIDE / 2 - 0.5 for j in (0, n - 1)], [f"$z_1$ = {a:g}", f"{b:g}"], fontsize=8)
-    ax_map.set_yticks([i * step + SIDE / 2 - 0.5 for i in (0, n - 1)], [f"$z_2$ = {d:g}", f"{c:g}"], fontsize=8)
+    ax_map.set_xticks([j * step + SIDE / 2 - 0.5 for j in (0, n - 1)], [f"$z_1$ = {a:g}", f"{b:g}"],
+                      fontsize=live.FONT_PT)
+    ax_map.set_yticks([i * step + SIDE / 2 - 0.5 for i in (0, n - 1)], [f"$z_2$ = {d:g}", f"{c:g}"],
+                      fontsize=live.FONT_PT)
     return fig
 
 
@@ -268,13 +297,13 @@ def replay_grid(model, history, epochs, X_show, X_eval, y_eval, fig=None):
     for ax, (e, view) in zip(top.subplots(1, len(epochs)), views.items()):
         draw_codes(ax, np.clip(view["codes"], -3.5, 3.5), y_eval, size=3, numbers=False)
         ax.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), aspect="equal", xticks=[], yticks=[])
-        ax.set_title(f"epoch {e}: error {view['error']:.2f}", fontsize=9)
+        ax.set_title(f"epoch {e}: error {view['error']:.2f}", fontsize=live.FONT_PT)
     class_legend(top, np.unique(y_eval), loc="outside lower center")
     rows = [X_show] + [views[e]["recon"] for e in epochs]
     ax = bottom.subplots()
     _show_image(ax, _mosaic(np.concatenate(rows), len(X_show)), "test digits and their reconstructions")
     ax.set_yticks([r * (SIDE + 1) + SIDE / 2 - 0.5 for r in range(len(rows))],
-                  ["input"] + [f"epoch {e}" for e in epochs], fontsize=8)
+                  ["input"] + [f"epoch {e}" for e in epochs], fontsize=live.FONT_PT)
     ax.tick_params(length=0)
     return fig
 

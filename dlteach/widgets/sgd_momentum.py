@@ -64,7 +64,7 @@ def _background(ax, name, kappa):
               interpolation="nearest")      # flat bands: a third of the PNG bytes of a smooth image
     ax.plot(*s.minimum, marker="*", color="white", markeredgecolor="black", markersize=13, zorder=5)
     ax.set(xlim=(a, b), ylim=(c, d), xlabel="$w_1$", ylabel="$w_2$")
-    ax.set_title(s.title, fontsize=10)
+    ax.set_title(s.title, fontsize=live.FONT_PT)
     return s
 
 
@@ -94,11 +94,11 @@ def draw_lab(axes, name, runs, *, kappa=10.0, steps=None, legend=True):
     ax_map.plot(*first["path"][0], "o", color="black", markersize=5)
     ax_loss.set(yscale="log", xlim=(0, steps or len(first["loss"]) - 1), ylim=_ylim(s),
                 xlabel="step t", ylabel="$J(w_t) - J(w^*)$")
-    ax_loss.set_title("distance to the lowest loss (log scale)", fontsize=10)
+    ax_loss.set_title("distance to the lowest loss (log scale)", fontsize=live.FONT_PT)
     _few_ticks(ax_map, ax_loss)
     ax_loss.grid(alpha=0.3)
     if legend:
-        ax_loss.legend(fontsize=8, loc="lower left", ncols=2, framealpha=0.8)
+        ax_loss.legend(loc="lower left", ncols=2, framealpha=0.8)
     return lines
 
 
@@ -141,10 +141,10 @@ def lab_grid(settings, *, methods=LAB_METHODS, runs=None, figsize_row=(9.0, 2.6)
     axes = fig.subplots(len(runs), 2, squeeze=False, width_ratios=(1.1, 1))
     for row, (label, (s, row_runs, steps)) in zip(axes, runs.items()):
         lines = draw_lab(row, s.name, row_runs, kappa=getattr(s, "kappa", 10.0), steps=steps, legend=False)
-        row[0].set_title(f"{label}: {s.title}", fontsize=10)
+        row[0].set_title(f"{label}: {s.title}", fontsize=live.FONT_PT)
     # Every row draws the same methods in the same colours: one legend, outside the panels, covers no data.
     fig.legend(handles=[path for path, _ in lines.values()], loc="outside upper center", ncols=len(lines),
-               fontsize=9, frameon=False)
+               frameon=False)
     return fig
 
 
@@ -156,7 +156,7 @@ def _rate_axes(ax_map, ax_dist, view, kappa):
     ax_map.plot(eta, mu, "*", color="white", markeredgecolor="black", markersize=13)
     ax_map.plot(view["best_gd"][0], 0.0, "*", color="white", markeredgecolor="black", markersize=11, clip_on=False)
     ax_map.set(xlabel=r"learning rate $\eta$", ylabel=r"momentum $\mu$")
-    ax_map.set_title(_rate_title(kappa), fontsize=10)
+    ax_map.set_title(_rate_title(kappa), fontsize=live.FONT_PT)
     ax_dist.set(yscale="log", ylim=(1e-12, 10), xlim=(0, len(view["dist_gd"]) - 1), xlabel="step t",
                 ylabel=r"$\|w_t - w^*\|$")
     ax_dist.grid(alpha=0.3)
@@ -192,11 +192,12 @@ def rate_grid(kappas=(10.0, 100.0)):
         ax_dist.plot(t, view["dist_momentum"], color=COLORS["momentum"], label="momentum at its best (eta, mu)")
         ax_dist.plot(t, d0 * gd["best_gd"][1] ** t, "--", color=COLORS["gd"], lw=1, label="predicted rate^t")
         ax_dist.plot(t, d0 * view["best_momentum"][2] ** t, "--", color=COLORS["momentum"], lw=1)
-        ax_dist.legend(fontsize=8, loc="lower left")
         ax_dist.set_title(f"best rates: GD {gd['best_gd'][1]:.3f}, momentum {view['best_momentum'][2]:.3f}",
-                          fontsize=10)
+                          fontsize=live.FONT_PT)
         # One colourbar per map, beside it: a bar spanning both rows would cover the lower map's title.
         fig.colorbar(im, ax=ax_map, label="steps per 10x (fewer is faster)", extend="max")
+    # One legend below the right column: in a panel, the fast runs would cross it.
+    fig.legend(handles=axes[0, 1].get_lines()[:3], loc="outside lower right", ncols=3, frameon=False)
     return fig
 
 
@@ -213,15 +214,14 @@ class OptimizerLab:
 
     def __init__(self, methods=LAB_METHODS):
         self.methods = tuple(methods)
-        self.fig = live.live_figure((9.5, 3.6), layout=None)
+        # Laid out at the first render, then frozen: limits and ticks never change after the first draw,
+        # so the blitted background stays true.
+        self.fig = live.live_figure((9.5, 3.8))
         ax_map, ax_loss = self.fig.subplots(1, 2, width_ratios=(1.1, 1))
-        # Fixed margins: a layout engine would measure every label. Limits and ticks never change after
-        # the first draw, so the blitted background stays true.
-        self.fig.subplots_adjust(left=0.035, right=0.985, bottom=0.13, top=0.91, wspace=0.16)
         self.image = ax_map.imshow(np.zeros((2, 2)), extent=(0, 1, 0, 1), origin="lower", cmap=MAP_CMAP,
                                    aspect="auto", interpolation="bilinear")
         ax_map.set(xlim=(0, 1), ylim=(0, 1), xticks=[], yticks=[], xlabel="$w_1$", ylabel="$w_2$")
-        self.title = ax_map.set_title("", fontsize=10)
+        self.title = ax_map.set_title("", fontsize=live.FONT_PT)
         self.paths, self.losses = {}, {}
         for m in self.methods:
             style = dict(color=COLORS[m], lw=2.2 if m == "polyak" else 1.4, label=LABELS[m])
@@ -231,9 +231,11 @@ class OptimizerLab:
         (self.dot,) = ax_map.plot([], [], "o", color="black", markersize=5)
         ax_loss.set(yscale="log", xlim=(0, MAX_STEPS), ylim=(GAP_FLOOR, 1e4), xlabel="step t",
                     ylabel="$J(w_t) - J(w^*)$")
-        ax_loss.set_title("distance to the lowest loss (log scale)", fontsize=10)
+        ax_loss.set_title("distance to the lowest loss (log scale)", fontsize=live.FONT_PT)
         ax_loss.grid(alpha=0.3)
-        ax_loss.legend(fontsize=8, loc="lower left", ncols=2, framealpha=0.8)
+        # Below the panels: a fast method's curve crosses the whole loss panel on its way down.
+        self.fig.legend(handles=list(self.losses.values()), loc="outside lower center", ncols=len(self.methods),
+                        frameon=False)
         _few_ticks(ax_loss)
         self.live = live.Blitter(self.fig, [self.image, self.title, *self.paths.values(), *self.losses.values(),
                                             self.star, self.dot])
@@ -245,7 +247,7 @@ class OptimizerLab:
         self.image.set_data(gap)
         self.image.set_norm(BoundaryNorm(levels, ncolors=256, extend="max"))   # bands read like contours
         (a, b), (c, d) = s.bounds
-        self.title.set_text(f"{s.title}: $w_1$ in [{a:.3g}, {b:.3g}], $w_2$ in [{c:.3g}, {d:.3g}]")
+        self.title.set_text(f"{s.title}\n$w_1$ in [{a:.3g}, {b:.3g}], $w_2$ in [{c:.3g}, {d:.3g}]")
         self.star.set_data(*self._unit(s, s.minimum[None, :]).T)
 
     @staticmethod
@@ -290,9 +292,8 @@ class RateExplorer:
     """
 
     def __init__(self, steps=150):
-        self.fig = live.live_figure((9.5, 3.4), layout=None)
+        self.fig = live.live_figure((9.5, 3.6))      # laid out at the first render, then frozen
         ax_map, ax_dist = self.fig.subplots(1, 2)
-        self.fig.subplots_adjust(left=0.065, right=0.985, bottom=0.14, top=0.91, wspace=0.3)
         view = sgd_momentum.rate_view(10.0, 1.0, 0.5, steps=steps)
         self.image = _rate_axes(ax_map, ax_dist, view, 10.0)
         self.fig.colorbar(self.image, ax=ax_map, label="steps per 10x", pad=0.02, extend="max")
@@ -304,8 +305,9 @@ class RateExplorer:
         (self.mom,) = ax_dist.plot([], [], color=COLORS["momentum"], label="momentum")
         (self.gd_pred,) = ax_dist.plot([], [], "--", lw=1, color=COLORS["gd"], label="predicted rate^t")
         (self.mom_pred,) = ax_dist.plot([], [], "--", lw=1, color=COLORS["momentum"])
-        ax_dist.legend(fontsize=8, loc="lower left")
-        ax_dist.set_title("distance to the minimum", fontsize=10)
+        # Below the right panel: a fast run drops through its lower left corner.
+        self.fig.legend(handles=[self.gd, self.mom, self.gd_pred], loc="outside lower right", ncols=3, frameon=False)
+        ax_dist.set_title("distance to the minimum", fontsize=live.FONT_PT)
         self.live = live.Blitter(self.fig, [self.image, self.title, *self.stars, self.point, self.gd, self.mom,
                                             self.gd_pred, self.mom_pred])
         self.steps = steps

@@ -28,15 +28,15 @@ def _draw_view(axes, view, *, numbers=False):
                       label="target y")
     bars_a = ax_p.bar(ks, view["a"], width=0.55, color=PROB_COLOR, label="a = softmax(h)")
     ax_p.set(ylim=(0, 1.12), xticks=ks, xlabel="class k", ylabel="probability")
-    ax_p.legend(loc="upper right", fontsize=7, frameon=False, ncols=2)
 
-    im = ax_j.imshow(view["J"], cmap="RdBu_r", vmin=-0.25, vmax=0.25)   # |J_jk| <= 1/4 always
+    # |J_jk| <= 1/4 always. Cells as wide as the panel allows: room for a number such as -0.09 in each.
+    im = ax_j.imshow(view["J"], cmap="RdBu_r", vmin=-0.25, vmax=0.25, aspect="auto" if numbers else "equal")
     if numbers:
         for j in ks:
             for k in ks:
                 v = view["J"][j, k]
                 ax_j.text(k, j, f"{v:.2f}".replace("-0.00", "0.00"), ha="center", va="center",
-                          fontsize=7, color="white" if abs(v) > 0.15 else "black")
+                          fontsize=live.FONT_PT, color="white" if abs(v) > 0.15 else "black")
     ax_j.set(xticks=ks, yticks=ks, xlabel="k (logit moved)", ylabel="j (probability)")
 
     bars_g = ax_g.bar(ks, view["grad"], width=0.55, color=GRAD_COLOR)
@@ -48,7 +48,12 @@ def _draw_view(axes, view, *, numbers=False):
 def _set_titles(axes):
     for ax, title in zip(axes, ("probabilities a vs target y", "Jacobian J_jk = da_j/dh_k",
                                 "gradient dL/dh = a - y")):
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=live.FONT_PT)
+
+
+def _bar_legend(fig, ax_p):
+    """The legend of the probability bars, below the figure: inside, a target bar of height 1 runs under it."""
+    fig.legend(handles=ax_p.containers[:2], loc="outside lower center", ncols=2, frameon=False)
 
 
 class LogitsExplorer:
@@ -63,6 +68,7 @@ class LogitsExplorer:
         view = sc.softmax_view(np.zeros(C_EXPLORER), 0)
         self.bars_y, self.bars_a, self.im, self.bars_g = _draw_view(axes, view)
         _set_titles(axes)
+        _bar_legend(self.fig, axes[0])
         self.fig.colorbar(self.im, ax=axes[1], shrink=0.9)
         self.caption = ""
         self.blitter = live.Blitter(self.fig, [*self.bars_y, *self.bars_a, *self.bars_g, self.im])
@@ -94,7 +100,7 @@ class LossLandscape:
     LEVELS = np.linspace(0, 9, 19)
 
     def __init__(self):
-        self.fig = live.live_figure((9.0, 3.4))
+        self.fig = live.live_figure((9.0, 3.7))
         self.ax_map, self.ax_cut = self.fig.subplots(1, 2)
         self.n_classes = None
         self._surfaces = {}
@@ -107,7 +113,7 @@ class LossLandscape:
                                         scale=0.5, color=GRAD_COLOR, width=0.015)   # drawn 2x long
         self.ax_map.set(xlim=LOGIT_RANGE, ylim=LOGIT_RANGE, xlabel="h_0 (true class)",
                         ylabel="h_1 (a rival class)")
-        self.ax_map.set_title("L over two logits (others at 0); arrow: step -dL/dh", fontsize=9)
+        self.ax_map.set_title("L over two logits (others at 0); arrow: step -dL/dh", fontsize=live.FONT_PT)
         self.line_loss, = self.ax_cut.plot(self.GRID, self.GRID, color=PROB_COLOR, label="L = -log a_0")
         self.line_gy, = self.ax_cut.plot(self.GRID, self.GRID, color=GRAD_COLOR,
                                          label="|dL/dh_0| = 1 - a_0")
@@ -117,8 +123,10 @@ class LossLandscape:
         self.cursor = self.ax_cut.axvline(0.0, color="black", linewidth=0.8, linestyle=":")
         self.ax_cut.set(xlim=LOGIT_RANGE, ylim=(0, 4), xlabel="h_0 (true class), h_1 fixed",
                         ylabel="loss / gradient size")
-        self.ax_cut.set_title("along h_0: the loss and its gradient fade", fontsize=9)
-        self.ax_cut.legend(loc="upper right", fontsize=7)
+        self.ax_cut.set_title("along h_0: the loss and its gradient fade", fontsize=live.FONT_PT)
+        # Below the right panel: the loss curve crosses every part of it for some (h_0, h_1).
+        self.fig.legend(handles=[self.line_loss, self.line_gy, self.line_norm], loc="outside lower right", ncols=3,
+                        frameon=False)
         self.caption = ""
         self.blitter = live.Blitter(self.fig, [self.point, self.arrow, self.line_loss, self.line_gy,
                                            self.line_norm, self.marker, self.cursor], slow=[self.surface])
@@ -181,20 +189,22 @@ def loss_landscape(h_true=-1.0, h_rival=1.5, n_classes=3):
 
 
 def explorer_grid(settings, fig=None):
-    """The logits explorer's static fallback: a row (a vs y, J with its numbers, a - y) per setting.
+    """The logits explorer's static fallback: a row (a vs y, J with its numbers, a - y) per setting,
+    each under a heading that names the setting, and one legend below.
 
     settings: a list of (label, h, true_class). Shapes: each h (C,). Returns the Figure.
     """
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 2.2 * len(settings) + 0.4), dpi=live.DPI, layout="constrained")
-    axes = fig.subplots(len(settings), 3, squeeze=False)
-    for row, (label, h, true_class) in zip(axes, settings):
+        fig = plt.figure(figsize=(9.0, 2.7 * len(settings) + 0.3), dpi=live.DPI, layout="constrained")
+    for row, (label, h, true_class) in zip(fig.subfigures(len(settings), 1, squeeze=False)[:, 0], settings):
         h = np.asarray(h, dtype=float)
-        _draw_view(row, sc.softmax_view(h, true_class), numbers=True)
+        axes = row.subplots(1, 3)
+        _draw_view(axes, sc.softmax_view(h, true_class), numbers=True)
         logits = ", ".join(f"{v:g}" for v in h)
-        row[0].set_title(f"{label}: h = ({logits}), y = {true_class}", fontsize=9, loc="left")
-    for ax, title in zip(axes[0][1:], ("Jacobian J_jk = da_j/dh_k", "gradient dL/dh = a - y")):
-        ax.set_title(title, fontsize=9)
+        row.suptitle(f"{label}: h = ({logits}), y = {true_class}", fontsize=live.FONT_PT, fontweight="bold",
+                     x=0.02, ha="left")
+        _set_titles(axes)
+    _bar_legend(fig, axes[0])
     return fig
 
 
@@ -204,7 +214,7 @@ def landscape_overview(n_classes=3, fig=None):
     Returns the Figure.
     """
     if fig is None:
-        fig = plt.figure(figsize=(9.0, 3.4), dpi=live.DPI, layout="constrained")
+        fig = plt.figure(figsize=(9.0, 4.0), dpi=live.DPI, layout="constrained")
     ax_map, ax_fade = fig.subplots(1, 2)
     grid = LossLandscape.GRID
     L = sc.loss_surface(np.zeros(n_classes), 0, 0, 1, grid, grid)     # (G, G)
@@ -219,7 +229,7 @@ def landscape_overview(n_classes=3, fig=None):
                   scale_units="xy", scale=1.0, color="white", width=0.006)
     ax_map.set(xlim=LOGIT_RANGE, ylim=LOGIT_RANGE, aspect="equal", xlabel="h_0 (true class)",
                ylabel="h_1 (a rival class)")
-    ax_map.set_title(f"L and the step -dL/dh, C = {n_classes} (others at 0)", fontsize=9)
+    ax_map.set_title(f"L and the step -dL/dh, C = {n_classes} (others at 0)", fontsize=live.FONT_PT)
 
     values = np.linspace(-10, 10, 201)
     for C, style in ((2, "-"), (3, "--"), (10, ":")):
@@ -232,8 +242,9 @@ def landscape_overview(n_classes=3, fig=None):
                  label="J_yy = a_y (1 - a_y): softmax alone")
     ax_fade.set(xlim=(0, 1), ylim=(0, 1.45), xlabel="a_y (probability of the true class)",
                 ylabel="gradient size")
-    ax_fade.set_title("the gradient fades as the right class wins", fontsize=9)
-    ax_fade.legend(fontsize=7, frameon=False)
+    ax_fade.set_title("the gradient fades as the right class wins", fontsize=live.FONT_PT)
+    # Below the right panel: the curves fill its upper left, where a legend would sit.
+    fig.legend(handles=ax_fade.get_lines(), loc="outside lower right", ncols=2, frameon=False)
     return fig
 
 

@@ -34,8 +34,12 @@ EPS_MAX = 0.3                                             # the FGSM slider's ra
 
 @functools.lru_cache(maxsize=1)
 def shared_grid():
-    """The lesson's overfitting grid (a few seconds), trained once per kernel and shared by its figures."""
-    return temperature_overfitting.train_grid(HIDDEN, TRAIN_SIZES, WEIGHT_DECAYS, steps=STEPS, record_every=RECORD_EVERY)
+    """The lesson's overfitting grid (a few seconds), trained once per kernel and shared by its figures.
+
+    In float32: half the time of float64, and the lesson's numbers are the same to the digits it prints.
+    """
+    return temperature_overfitting.train_grid(HIDDEN, TRAIN_SIZES, WEIGHT_DECAYS, steps=STEPS, record_every=RECORD_EVERY,
+                                              dtype=np.float32)
 
 
 def _temperature_axes(ax_p, ax_h, ax_g, sweep):
@@ -49,14 +53,18 @@ def _temperature_axes(ax_p, ax_h, ax_g, sweep):
     ax_h.plot(sweep["T"], sweep["peak"], color=PROB, ls="--", label="peak max a")
     ax_h.axhline(np.log(len(LOGITS)), color="0.4", ls=":", lw=1, label="log C (uniform)")
     ax_h.set(ylim=(0, 1.75), ylabel="entropy / probability", title="peakiness")
-    ax_h.legend(fontsize=7, loc="center left")
     ax_g.set_yscale("log")
     ax_g.plot(sweep["T"], sweep["worst_grad_norm"], color=GRAD, ls="--", label="largest, over labels y")
     ax_g.plot(sweep["T"], sweep["grad_norm"], color=GRAD, label="the true class y (orange bar)")
     ax_g.set(ylim=(1e-4, 60), ylabel="||dL/dh|| = ||a - y|| / T", title="gradient size")
-    ax_g.legend(fontsize=7, loc="lower left")
     for ax in (ax_h, ax_g):
         ax.minorticks_off()       # log axes' minor ticks: half the drawing time, little to read
+
+
+def _curve_legend(fig, ax_h, ax_g):
+    """The curves' legend below the figure: every corner of both panels holds a curve for some T."""
+    fig.legend(handles=[*ax_h.get_lines()[1:4], *ax_g.get_lines()[1:3]], loc="outside lower center", ncols=3,
+               frameon=False)
 
 
 class TemperatureExplorer:
@@ -64,12 +72,13 @@ class TemperatureExplorer:
     gradient-size curves. update(T, true_class) returns the PNG; numbers go to self.caption."""
 
     def __init__(self):
-        self.fig = live.live_figure((9.0, 2.9))
+        self.fig = live.live_figure((9.0, 3.4))
         self.ax_p, self.ax_h, self.ax_g = self.fig.subplots(1, 3)
         self.bars = self.ax_p.bar(range(len(LOGITS)), np.zeros(len(LOGITS)), color=PROB)
         self.ax_p.set_title("a = softmax(h / T)")
         self.sweeps = {c: temperature_overfitting.temperature_sweep(LOGITS, TEMPERATURES, c) for c in range(len(LOGITS))}
         _temperature_axes(self.ax_p, self.ax_h, self.ax_g, self.sweeps[0])
+        _curve_legend(self.fig, self.ax_h, self.ax_g)
         self.grad_line = self.ax_g.lines[-1]
         self.marks = [ax.plot([], [], "o", color="black", ms=5)[0] for ax in (self.ax_h, self.ax_h, self.ax_g)]
         self.cursors = [ax.axvline(1.0, color="black", lw=0.8, ls=":") for ax in (self.ax_h, self.ax_g)]
@@ -95,17 +104,19 @@ class TemperatureExplorer:
 
 def temperature_overview(true_class=0, temps=(0.25, 1.0, 4.0)):
     """Static fallback: the probabilities at a few T, then the peakiness and gradient-size curves."""
-    fig = plt.figure(figsize=(9.0, 5.0), dpi=live.DPI, layout="constrained")
-    top, bottom = fig.subfigures(2, 1)
+    fig = plt.figure(figsize=(9.0, 5.4), dpi=live.DPI, layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(1, 1.25))
     for ax, T in zip(top.subplots(1, len(temps), sharey=True), temps):
         view = temperature_overfitting.temperature_view(LOGITS, T, true_class)
         ax.bar(range(len(LOGITS)), view["a"], color=[GRAD if j == true_class else PROB for j in range(len(LOGITS))])
         ax.set(ylim=(0, 1.05), xticks=range(len(LOGITS)), xlabel="class j",
                title=f"T = {T:g}: H = {view['entropy']:.2f}, ||dL/dh|| = {view['grad_norm']:.2f}")
-        ax.title.set_fontsize(9)
+        ax.title.set_fontsize(live.FONT_PT)
     top.axes[0].set_ylabel("softmax(h / T)")
     ax_h, ax_g = bottom.subplots(1, 2)
-    _temperature_axes(top.axes[0], ax_h, ax_g, temperature_overfitting.temperature_sweep(LOGITS, TEMPERATURES, true_class))
+    sweep = temperature_overfitting.temperature_sweep(LOGITS, TEMPERATURES, true_class)
+    _temperature_axes(top.axes[0], ax_h, ax_g, sweep)
+    _curve_legend(bottom, ax_h, ax_g)
     for T in temps:
         for ax in (ax_h, ax_g):
             ax.axvline(T, color="black", lw=0.6, ls=":")
@@ -146,17 +157,16 @@ class OverfitExplorer:
 
     def __init__(self, grid=None):
         self.grid = shared_grid() if grid is None else grid
-        self.fig = live.live_figure((9.0, 3.4))
+        self.fig = live.live_figure((9.0, 4.0))
         self.ax_fit, self.ax_loss = self.fig.subplots(1, 2)
         _overfit_axes(self.ax_fit, self.ax_loss, self.grid)
         g = self.grid
         view = temperature_overfitting.grid_view(g, g["hidden_sizes"][-1], g["train_sizes"][0], g["weight_decays"][0],
                                      patience=PATIENCE)
         self.artists = _draw_setting(self.ax_fit, self.ax_loss, self.grid, view, view["record"])
-        self.ax_fit.legend(fontsize=7, loc="lower right", ncols=2)
-        self.ax_loss.legend(fontsize=7, loc="lower left", ncols=2)
-        self.ax_fit.set_title("the fit at the chosen step", fontsize=9)
-        self.ax_loss.set_title("data loss L (without the penalty), per step", fontsize=9)
+        _overfit_legend(self.fig, self.ax_fit, self.ax_loss)
+        self.ax_fit.set_title("the fit at the chosen step", fontsize=live.FONT_PT)
+        self.ax_loss.set_title("data loss L (without the penalty), per step", fontsize=live.FONT_PT)
         self.caption = ""
         self.blitter = live.Blitter(self.fig, self.artists[1:] + self.artists[:1])   # the points on top of the fits
 
@@ -188,19 +198,23 @@ def overfit_overview(settings, grid=None):
         view = temperature_overfitting.grid_view(grid, hidden, n_train, lam, patience=PATIENCE)
         _overfit_axes(axes[0, col], axes[1, col], grid)
         _draw_setting(axes[0, col], axes[1, col], grid, view, view["record"])
-        axes[0, col].set_title(f"H = {hidden}, n = {n_train}, λ = {lam:g}", fontsize=9)
+        axes[0, col].set_title(f"H = {hidden}, n = {n_train}, λ = {lam:g}", fontsize=live.FONT_PT)
         for ax in axes[:, col]:
-            ax.xaxis.label.set_fontsize(8)
             ax.yaxis.label.set_visible(col == 0)
-    handles = [h for ax in axes[:, 0] for h in ax.get_legend_handles_labels()[0]]
-    fig.legend(handles=handles, loc="outside lower center", ncols=5, fontsize=7)
+    _overfit_legend(fig, axes[0, 0], axes[1, 0])
     return fig
+
+
+def _overfit_legend(fig, ax_fit, ax_loss):
+    """One legend for the fits and the curves, below them: the points and curves reach every corner."""
+    handles = [h for ax in (ax_fit, ax_loss) for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4)
 
 
 def _image(ax, title, vmin=0.0, vmax=1.0, cmap="gray_r"):
     im = ax.imshow(np.zeros((8, 8)), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set(xticks=[], yticks=[], title=title)
-    ax.title.set_fontsize(9)
+    ax.title.set_fontsize(live.FONT_PT)
     return im
 
 
@@ -209,8 +223,12 @@ def _prob_bars(ax):
     before = ax.bar(ks - 0.2, np.zeros(10), width=0.4, color=PROB, label="clean x")
     after = ax.bar(ks + 0.2, np.zeros(10), width=0.4, color=GRAD, label="attacked x + δ")
     ax.set(ylim=(0, 1.12), xticks=ks, xlabel="digit", ylabel="probability")
-    ax.legend(fontsize=7, loc="upper center", ncols=2)
     return before, after
+
+
+def _bar_legend(fig, bars):
+    """The bars' legend below the figure: a bar of any digit may reach 1."""
+    fig.legend(handles=list(bars), loc="outside lower center", ncols=2, frameon=False)
 
 
 def _fill(images, bars, view):
@@ -228,12 +246,13 @@ class AttackExplorer:
 
     def __init__(self, classifier):
         self.model, self.X, self.y = classifier["model"], classifier["X_test"], classifier["y_test"]
-        self.fig = live.live_figure((9.0, 2.6))
+        self.fig = live.live_figure((9.0, 2.9))
         axes = self.fig.subplots(1, 4, width_ratios=[1, 1, 1, 2.4])
         self.images = [_image(axes[0], "clean x"),
                        _image(axes[1], "δ = ε sign(∇x L), clipped", -EPS_MAX, EPS_MAX, "RdBu_r"),
                        _image(axes[2], "attacked x + δ")]
         self.bars = _prob_bars(axes[3])
+        _bar_legend(self.fig, self.bars)
         self.caption = ""
         self.blitter = live.Blitter(self.fig, [*self.images, *self.bars[0], *self.bars[1]])
 
@@ -259,7 +278,9 @@ def attack_overview(classifier, indices, eps):
         images = [_image(axes[0], f"clean: predicted {view['pred']}"),
                   _image(axes[1], f"δ, ε = {eps:g}", -EPS_MAX, EPS_MAX, "RdBu_r"),
                   _image(axes[2], f"attacked: predicted {view['pred_adv']}")]
-        _fill(images, _prob_bars(axes[3]), view)
+        bars = _prob_bars(axes[3])
+        _fill(images, bars, view)
+    _bar_legend(fig, bars)
     return fig
 
 

@@ -29,7 +29,7 @@ _COLORS = {"f": "0.25", "F": "tab:blue", "sigmoid": "tab:blue", "relu": "tab:ora
 
 def _axes(ax, figsize):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, dpi=live.DPI)
+        _, ax = plt.subplots(figsize=figsize, dpi=live.DPI, layout="constrained")
     return ax
 
 
@@ -45,8 +45,13 @@ def plot_fit(target, n, w, *, kind="sigmoid", ax=None):
     ax.fill_between(s["x"], s["f"], s["F"], color=_COLORS["err"], alpha=0.2, label="|F - f|")
     ax.set(xlabel="x", ylabel="value", xlim=(-1, 1), ylim=(-1.6, 1.6),
            title=f"{target}, N = {n}{f', w = {w:g}' if kind == 'sigmoid' else ' ReLUs'}: sup error {s['sup_error']:.3g}")
-    ax.legend(loc="lower right", fontsize=8)
+    _legend_beside(ax)
     return ax
+
+
+def _legend_beside(ax, **kwargs):
+    """The legend right of the Axes: inside it, F or f would run under the legend for some setting."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
 
 
 def plot_error_curves(target, *, ax=None):
@@ -59,7 +64,7 @@ def plot_error_curves(target, *, ax=None):
         label = _slope_label(kind, slope)
         ax.loglog(units, np.maximum(errors, 1e-6), "o-", color=_COLORS[kind], ms=4, label=label)
     ax.set(xlabel="hidden units", ylabel="sup error", ylim=(1e-6, 3), title=f"{target}: error against units")
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.grid(True, which="major", alpha=0.3)
     return ax
 
@@ -95,7 +100,7 @@ def plot_sawtooth(k, *, ax=None):
     ax.plot(d["x"], d["shallow"], color=_COLORS["relu"], lw=1.5, label=f"shallow, {d['deep_units']} units, least squares")
     ax.axhline(0.5, color="0.4", ls=":", lw=1.2, label="flat 1/2: sup error 1/2")
     ax.set(xlabel="x", ylabel="g^k(x)", xlim=(0, 1), ylim=(-0.4, 1.6), title=f"k = {k}: shallow sup error {d['shallow_sup_error']:.2f}")
-    ax.legend(loc="upper right", fontsize=7)
+    ax.legend(loc="upper right")
     return ax
 
 
@@ -107,21 +112,26 @@ def plot_units(k, *, ax=None):
     ax.semilogy(ks, 2.0 ** ks - 1, "s-", color=_COLORS["relu"], ms=4, label="shallow: 2^k - 1")
     ax.axvline(k, color="0.5", ls=":")
     ax.set(xlabel="k (tents composed)", ylabel="hidden units", title="units for 2^k pieces")
-    ax.legend(fontsize=8)
+    ax.legend()
     return ax
 
 
 def fit_grid(settings, *, kind="sigmoid"):
-    """Static fallback for explore_fit: one plot_fit panel per (target, n, w) in settings. Returns the Figure."""
-    fig, axes = plt.subplots(1, len(settings), figsize=(3.2 * len(settings), 3), dpi=live.DPI,
-                             sharey=True, squeeze=False)
+    """Static fallback for explore_fit: one plot_fit panel per (target, n, w) in settings, one legend below them.
+    Returns the Figure."""
+    fig, axes = plt.subplots(1, len(settings), figsize=(min(2.25 * len(settings), 9.0), 3.2), dpi=live.DPI,
+                             sharey=True, squeeze=False, layout="constrained")
     for i, (ax, (target, n, w)) in enumerate(zip(axes[0], settings)):
         plot_fit(target, n, w, kind=kind, ax=ax)
         sup = ax.get_title().rsplit(" ", 1)[-1]
-        ax.set_title(f"{target}, N={n}, w={w:g}\nsup error {sup}", fontsize=9)
+        ax.set_title(f"{target}, N={n}, w={w:g}\nsup error {sup}", fontsize=live.FONT_PT)
+        ax.set_xticks([-1, 0, 1])
+        ax.get_legend().remove()
         if i:
-            ax.get_legend().remove()
-    fig.tight_layout()
+            ax.set_ylabel("")
+    handles = axes[0, 0].get_legend_handles_labels()[0]
+    fig.legend(handles, ["target f", "network F", "|F - f|"],
+               loc="outside lower center", ncols=3, frameon=False)
     return fig
 
 
@@ -135,15 +145,22 @@ def tower_grid(settings):
 
 
 def depth_grid(ks):
-    """Static fallback for explore_depth: plot_sawtooth for each k, then plot_units. Returns the Figure."""
-    fig, axes = plt.subplots(1, len(ks) + 1, figsize=(2.9 * (len(ks) + 1), 3), dpi=live.DPI)
-    for i, (ax, k) in enumerate(zip(axes, ks)):
-        plot_sawtooth(k, ax=ax)
-        ax.set_title(f"k = {k}: shallow sup error {ax.get_title().rsplit(' ', 1)[-1]}", fontsize=9)
-        if i:
-            ax.get_legend().remove()
-    plot_units(ks[-1], ax=axes[-1])
-    fig.tight_layout()
+    """Static fallback for explore_depth: plot_sawtooth for each k in a row; below, plot_units for the last k
+    beside the row's one legend. Returns the Figure."""
+    names = [f"k{i}" for i in range(len(ks))]
+    top = names if len(ks) > 1 else names * 2             # the rows of a mosaic are equally long
+    fig = plt.figure(figsize=(9.0, 5.4), dpi=live.DPI, layout="constrained")
+    axes = fig.subplot_mosaic([top, ["units"] * (len(top) - 1) + ["legend"]])
+    for name, k in zip(names, ks):
+        ax = plot_sawtooth(k, ax=axes[name])
+        ax.set_title(f"k = {k}: shallow sup error {ax.get_title().rsplit(' ', 1)[-1]}", fontsize=live.FONT_PT)
+        ax.get_legend().remove()
+    plot_units(ks[-1], ax=axes["units"])
+    # One legend for the row, in a cell of its own: it covers no curve. Each label holds for every k.
+    handles = axes[names[0]].get_lines()[:3]
+    axes["legend"].legend(handles, ["deep: 2k units, 2^k pieces", "shallow: 2k units, least squares",
+                                    "flat 1/2: sup error 1/2"], loc="center", title="the panels above")
+    axes["legend"].set_axis_off()
     return fig
 
 
@@ -189,7 +206,7 @@ class FitView(_View):
         plot_fit("sin", 8, 100.0, ax=ax)
         self.f_line, self.F_line = ax.lines[:2]
         self.F_line.set_label("F (hand-built)")
-        ax.legend(loc="lower right", fontsize=8)
+        _legend_beside(ax)
         self.fill = ax.collections[0]
         self._finish()
 
@@ -206,7 +223,7 @@ class FitView(_View):
         self.fill = ax.fill_between(s["x"], s["f"], s["F"], color=_COLORS["err"], alpha=0.2)
         # Units go in the title: the legend stays in the blitted background and costs nothing per move.
         ax.set_title(f"{target}, N = {n}, w = {w:g}: F has {s['units']} {kind} units; "
-                     f"sup error {s['sup_error']:.3g}, mean {s['mean_error']:.3g}", fontsize=10)
+                     f"sup error {s['sup_error']:.3g}, mean {s['mean_error']:.3g}", fontsize=live.FONT_PT)
         return s
 
 
@@ -226,6 +243,7 @@ class ErrorView(_View):
         self.marks = {k: ax.loglog([1], [1], "*", color=_COLORS[k], ms=14, mec="k")[0] for k in ("sigmoid", "relu")}
         ax.set(xlabel="hidden units", ylabel="sup error", xlim=(1.5, 300), ylim=(5e-7, 3))
         ax.grid(True, which="major", alpha=0.3)
+        self.update()                            # a title and a legend to lay the figure out around
         self._finish()
 
     def _dynamic(self):
@@ -240,8 +258,8 @@ class ErrorView(_View):
             self.lines[kind].set_label(_slope_label(kind, slope))
             i = int(np.argmin(np.abs(units / (2 if kind == "sigmoid" else 1) - n)))
             self.marks[kind].set_data(units[i:i + 1], errors[i:i + 1])
-        self.axes[0].set_title(f"{target}: sup error against units (stars: N = {n} bumps or knots)")
-        self.axes[0].legend(handles=list(self.lines.values()), fontsize=8, loc="lower left")
+        self.axes[0].set_title(f"{target}: sup error against units (stars: N = {n} bumps or knots)", fontsize=live.FONT_PT)
+        self.axes[0].legend(handles=list(self.lines.values()), loc="lower left")
         return curves
 
 
@@ -278,7 +296,7 @@ class DepthView(_View):
         self.deep, self.shallow = self.axes[0].lines[:2]
         self.deep.set_label("deep (composed tents)")
         self.shallow.set_label("shallow, same units, least squares")
-        self.axes[0].legend(loc="upper right", fontsize=8)   # the flat line 1/2 keeps its label from plot_sawtooth
+        self.axes[0].legend(loc="upper right")   # the flat line 1/2 keeps its label from plot_sawtooth
         self.marker = self.axes[1].lines[-1]
         self._finish()
 
@@ -291,7 +309,7 @@ class DepthView(_View):
         self.deep.set_ydata(d["deep"])
         self.shallow.set_ydata(d["shallow"])
         self.axes[0].set_title(f"k = {k}: {d['pieces']} pieces, {d['deep_units']} units each; "
-                               f"shallow sup error {d['shallow_sup_error']:.2f}", fontsize=10)
+                               f"shallow sup error {d['shallow_sup_error']:.2f}", fontsize=live.FONT_PT)
         self.marker.set_xdata([k, k])
         return d
 

@@ -194,3 +194,85 @@ def test_plot_filters_multi_channel_rows_are_filters():
 def test_plot_filters_errors(W, match):
     with pytest.raises(ValueError, match=match):
         viz.plot_filters(W)
+
+
+# Legibility: every helper's figure, as a lesson shows it, passes viz.legibility_problems, and the check
+# itself catches each thing it names. The lessons' own figures: tests/notebooks/test_figures_legible.py.
+
+def _course_axes(figsize=(6, 4)):
+    return plt.subplots(figsize=figsize, dpi=viz.DPI, layout="constrained")[1]
+
+
+LEGIBLE_CASES = {
+    "plot_history": lambda ax: viz.plot_history(HISTORY, "loss", ax=ax),
+    "plot_decision_boundary": lambda ax: viz.plot_decision_boundary(
+        lambda g: (g[:, 0] * g[:, 1] > 0).astype(np.int64), *data.xor(60, rng=rng()), ax=ax, resolution=40),
+    "plot_fit_1d": lambda ax: viz.plot_fit_1d(*data.sample_1d("sin", 30, noise=0.1, rng=rng()),
+                                              target=data.target_function("sin"), model=np.sin, ax=ax),
+    "plot_images": lambda ax: viz.plot_images(data.load_digits()[0][:20], data.load_digits()[1][:20],
+                                              predictions=data.load_digits()[1][:20][::-1], ax=ax),
+    "plot_filters-1-channel": lambda ax: viz.plot_filters(rng().standard_normal((8, 1, 3, 3)), ax=ax),
+    "plot_filters-3-channels": lambda ax: viz.plot_filters(rng().standard_normal((4, 3, 5, 5)), ax=ax),
+}
+
+
+@pytest.mark.parametrize("name", LEGIBLE_CASES)
+@pytest.mark.parametrize("where", ["own figure", "course figure"])
+def test_every_helper_draws_a_legible_figure(name, where):
+    ax = LEGIBLE_CASES[name](None if where == "own figure" else _course_axes())
+    assert ax.figure.dpi == viz.DPI
+    assert viz.legibility_problems(ax.figure) == []
+
+
+def test_legibility_problems_passes_a_plain_figure_at_the_default_sizes():
+    ax = _course_axes()
+    ax.plot([1, 2, 3], label="a line")
+    ax.set(title="a title", xlabel="x", ylabel="y")
+    ax.legend()
+    assert viz.legibility_problems(ax.figure) == []
+
+
+def test_legibility_problems_names_text_under_11_px():
+    ax = _course_axes()
+    ax.plot([1, 2, 3], label="tiny")
+    ax.legend(fontsize=8)                                 # 8 pt at 80 dpi: 8.9 px
+    ax.tick_params(labelsize=9)                           # 10.0 px
+    problems = viz.legibility_problems(ax.figure)
+    assert "text 'tiny' is 8 pt = 8.9 px at 80 dpi, under 11 px" in problems
+    assert any(p.endswith("is 9 pt = 10.0 px at 80 dpi, under 11 px") for p in problems)
+    assert viz.legibility_problems(ax.figure, min_px=8) == []
+
+
+def test_legibility_problems_names_a_legend_or_text_outside_the_figure():
+    ax = plt.subplots(figsize=(6, 4), dpi=viz.DPI)[1]      # no layout engine: nothing pulls them back in
+    ax.plot([1, 2, 3], label="out of sight")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.3, 1.0))
+    ax.text(-2.0, 2.0, "cut off")
+    problems = viz.legibility_problems(ax.figure)
+    assert "the legend ['out of sight'] reaches outside the figure" in problems
+    assert "text 'cut off' reaches outside the figure" in problems
+
+
+def test_legibility_problems_names_a_colour_bar_over_a_title_and_overlapping_texts():
+    fig = plt.figure(figsize=(6, 3), dpi=viz.DPI)
+    ax = fig.add_axes((0.1, 0.1, 0.6, 0.7))
+    im = ax.imshow(np.eye(3))
+    ax.set_title("a title long enough to run under the colour bar on the right")
+    fig.colorbar(im, cax=fig.add_axes((0.55, 0.1, 0.05, 0.85)))
+    ax.text(0, 0, "here")
+    ax.text(0, 0, "there")
+    problems = viz.legibility_problems(fig)
+    assert any(p.startswith("text 'a title long enough") and p.endswith("lies over another Axes (a colour bar)")
+               for p in problems)
+    assert "texts 'here' and 'there' overlap" in problems
+
+
+def test_legibility_problems_names_a_figure_too_wide_and_skips_what_is_not_shown():
+    ax = plt.subplots(figsize=(11, 3), dpi=viz.DPI)[1]
+    ax.set_xticks([0.5, 2.0], ["shown", "outside the view"], fontsize=6)
+    ax.set_xlim(0, 1)
+    ax.text(0.5, 0.5, "hidden", fontsize=5).set_visible(False)
+    problems = viz.legibility_problems(ax.figure)
+    assert problems[0] == "the figure is 880 px wide, over 800 px: the notebook would shrink it"
+    assert any("'shown'" in p for p in problems)
+    assert not any("outside the view" in p or "hidden" in p for p in problems)
