@@ -38,7 +38,8 @@ class Blitter:
     artists: the moving artists. None: every animated, visible artist of the figure's axes, in
     z-order, found at each png(). slow: artists that change rarely (a large image), drawn into a
     second saved background when slow_changed() says so. A key names a background: a widget whose
-    axes limits change keeps one per setting. palette: encode a 256-colour PNG (~5x faster than RGB
+    axes limits change keeps one per setting; the layout is frozen at the first png() and made again
+    (dropping the saved backgrounds) when a new key's labels reach outside the figure. palette: encode a 256-colour PNG (~5x faster than RGB
     and a third of its size) rather than a full-colour one.
     """
 
@@ -48,6 +49,7 @@ class Blitter:
         for artist in (self.artists or []) + self.slow:
             artist.set_animated(True)        # left out of canvas.draw(): they are blitted
         self._bases, self._background = {}, None
+        self._engine = fig.get_layout_engine()
 
     def slow_changed(self):
         self._background = None
@@ -58,11 +60,21 @@ class Blitter:
         found = [a for ax in self.fig.axes for a in ax.get_children() if a.get_animated() and a.get_visible()]
         return sorted(found, key=lambda a: a.get_zorder())      # as a full draw would stack them
 
+    def _fits(self):
+        """Whether everything drawn lies inside the figure (inches, with a hair of slack)."""
+        box = self.fig.get_tightbbox(self.fig.canvas.get_renderer())
+        width, height = self.fig.get_size_inches()
+        return box.x0 >= -0.01 and box.y0 >= -0.01 and box.x1 <= width + 0.01 and box.y1 <= height + 0.01
+
     def png(self, *, key=None, moving=None):
         """The figure as it is now, PNG bytes; moving: draw these artists this time instead."""
         canvas = self.fig.canvas
         if key not in self._bases:
             canvas.draw()                                       # lays the figure out and draws the rest
+            if self._bases and self._engine is not None and not self._fits():
+                self.fig.set_layout_engine(self._engine)        # wider tick labels: lay out again, and
+                canvas.draw()                                   # drop the backgrounds of the old layout
+                self._bases.clear()
             self.fig.set_layout_engine("none")                  # freeze that layout: no re-layout per update
             self._bases[key] = canvas.copy_from_bbox(self.fig.bbox)
             self._background = None
