@@ -11,8 +11,12 @@ matplotlib's default size for ticks, labels and legends: a figure states no smal
 legibility_problems(fig) checks a figure against that rule.
 """
 
+import math
+import re
+
 import numpy as np
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 from matplotlib.axis import Axis
 from matplotlib.legend import Legend
 from matplotlib.text import Text
@@ -20,7 +24,7 @@ from matplotlib.text import Text
 from dlteach._checks import float_array, positive
 
 __all__ = ["plot_history", "plot_decision_boundary", "plot_fit_1d", "plot_images", "plot_filters",
-           "DPI", "FONT_PT", "MIN_TEXT_PX", "MAX_WIDTH_PX", "legibility_problems"]
+           "plain_log_ticks", "DPI", "FONT_PT", "MIN_TEXT_PX", "MAX_WIDTH_PX", "legibility_problems"]
 
 DPI = 80            # dots per inch of every course figure
 MIN_TEXT_PX = 11    # the smallest text as displayed, readable at 100% zoom and from the back of a room
@@ -28,6 +32,45 @@ FONT_PT = 10        # the smallest font size: 10 pt * 80 / 72 = 11.1 px
 MAX_WIDTH_PX = 800  # the widest figure a notebook shows at its pixel size
 
 _METRICS = {"loss": "loss", "acc": "accuracy"}
+SCRIPT_SHRINK = 0.7   # matplotlib's mathtext draws super- and subscripts at 0.7 times the text's size
+_MATH_SCRIPT = re.compile(r"\$[^$]*\^\{?-?\d")
+
+
+class _PlainLogFormatter(ticker.Formatter):
+    """Log-axis tick labels in plain text: 0.01, 1, 100, 1e-12 (matplotlib's 10 with a raised exponent
+    draws the exponent at 0.7 of the size, under MIN_TEXT_PX). Minor ticks are labelled only when the
+    axis spans less than one decade, as matplotlib does."""
+
+    def __init__(self, minor=False):
+        self.minor = minor
+
+    def __call__(self, value, pos=None):
+        if value == 0:
+            return "" if self.minor else "0"
+        sign, value = ("-" if value < 0 else ""), abs(value)
+        if self.minor:
+            low, high = sorted(abs(v) for v in self.axis.get_view_interval())
+            if low <= 0 or math.log10(high) - math.log10(low) >= 1:
+                return ""
+            return f"{sign}{value:.2g}"
+        exponent = math.log10(value)
+        if abs(exponent - round(exponent)) > 1e-9:
+            return f"{sign}{value:.2g}"
+        exponent = round(exponent)
+        return sign + (f"{value:g}" if -3 <= exponent <= 3 else f"1e{exponent}")
+
+
+def plain_log_ticks(fig):
+    """Give every log (or symlog) axis of fig plain-text tick labels: 1e-12 rather than a 10 with a raised
+    exponent too small to read. fig: a Figure or an Axes (then only that Axes). Call it after the
+    scales are set. Returns fig."""
+    axes = [fig] if isinstance(fig, plt.Axes) else fig.get_figure(root=True).axes
+    for ax in axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale in ("log", "symlog"):
+                axis.set_major_formatter(_PlainLogFormatter())
+                axis.set_minor_formatter(_PlainLogFormatter(minor=True))
+    return fig
 
 
 def _axes(ax, figsize):
@@ -116,8 +159,8 @@ def plot_decision_boundary(model, X, y, *, ax=None, resolution=200, margin=0.5, 
                        label=f"class {c}")
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
     ax.set_title("decision boundary")
     ax.legend(loc="best")
     return ax
@@ -265,7 +308,8 @@ def legibility_problems(fig, *, min_px=MIN_TEXT_PX):
 
     The figure at most MAX_WIDTH_PX wide; every shown text at least min_px pixels tall (font size *
     dpi / 72), inside the figure and clear of every other text; every legend inside the figure; no
-    text of one Axes (its title, labels, notes) over another Axes' frame, such as a colour bar's.
+    text of one Axes (its title, labels, notes) over another Axes' frame, such as a colour bar's; no
+    tick label whose exponent is drawn under min_px (plain_log_ticks).
     fig: a Figure, or an Axes (its figure is checked). Lays the figure out (draws it without output)
     first, as showing it would.
     """
@@ -274,6 +318,12 @@ def legibility_problems(fig, *, min_px=MIN_TEXT_PX):
     box = fig.bbox
     artists = list(_shown(fig))
     texts = [a for a in artists if isinstance(a, Text) and a.get_text().strip()]
+    # A tick label's exponent is its value (10 to the -12): it must be as readable as the rest. The
+    # scripts of labels and legends (w_1, e^{-x}) are indices and stay at mathtext's usual 0.7.
+    tick_labels = {tick.label1 for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                   for tick in axis.get_major_ticks() + axis.get_minor_ticks()}
+    tick_labels |= {tick.label2 for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                    for tick in axis.get_major_ticks() + axis.get_minor_ticks()}
     problems = []
     if box.width > MAX_WIDTH_PX + 0.5:
         problems.append(f"the figure is {box.width:.0f} px wide, over {MAX_WIDTH_PX} px: the notebook would shrink it")
@@ -287,6 +337,9 @@ def legibility_problems(fig, *, min_px=MIN_TEXT_PX):
         if px < min_px - 1e-9:
             problems.append(f"text {t.get_text()!r:.40} is {t.get_fontsize():g} pt = {px:.1f} px at {fig.dpi:g} dpi, "
                             f"under {min_px} px")
+        elif t in tick_labels and px * SCRIPT_SHRINK < min_px - 1e-9 and _MATH_SCRIPT.search(t.get_text()):
+            problems.append(f"text {t.get_text()!r:.40} has a super- or subscript of {px * SCRIPT_SHRINK:.1f} px, "
+                            f"under {min_px} px (viz.plain_log_ticks writes 1e-12; write x2 for x_2)")
         if not inside(t.get_window_extent()):
             problems.append(f"text {t.get_text()!r:.40} reaches outside the figure")
     for legend in (a for a in artists if isinstance(a, Legend)):

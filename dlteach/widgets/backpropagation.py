@@ -10,6 +10,7 @@ The numbers come from dlteach.experiments.backpropagation, whose pure functions 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from dlteach import viz
 from dlteach.autograd import graph_layout
 from dlteach.experiments import backpropagation as backprop
 from dlteach.widgets import live
@@ -56,6 +57,7 @@ def plot_gradient_norms(depth, init="glorot", *, ax=None):
     for name in backprop.ACTIVATIONS:
         norms = backprop.gradient_norms_by_depth(depth, name, init=init)
         ax.semilogy(layers_, norms, "o-", ms=3, color=COLORS[name], label=name)
+        viz.plain_log_ticks(ax)
     ax.set(xlabel="layer l (1 = next to the input)", ylabel="||dloss/dW_l||",
            title=f"{depth} layers, {init} init")
     ax.legend()
@@ -82,7 +84,9 @@ def _draw_spread(axes, spread, activation, init):
     ax.set(xlabel="layer", ylabel="activation a_l", title=f"{activation}, init {_init_name(init)}")
     ax.legend(loc="upper left")
     ax2.semilogy(layer, spread["act_std"], "o-", ms=3, color=color, label="std of a_l")
+    viz.plain_log_ticks(ax2)
     ax2.semilogy(layer, spread["grad_std"], "s--", ms=3, color="0.3", label="std of dloss/dh_l")
+    viz.plain_log_ticks(ax2)
     ax2.set(xlabel="layer", ylabel="std", title="spread layer by layer", ylim=(1e-7, 1e4))
     ax2.legend(loc="lower left")
 
@@ -153,7 +157,9 @@ def init_grid(depth=10, activations=("tanh", "relu"), gains=(0.5, 1.0, np.sqrt(2
             spread = backprop.layer_spread(depth, activation, float(gain))
             label = f"gain {gain:.3g}" + {1.0: " (Glorot)", round(np.sqrt(2), 6): " (He)"}.get(round(gain, 6), "")
             axes[0, col].semilogy(layer, spread["act_std"], "o-", ms=3, color=shade, label=label)
+            viz.plain_log_ticks(axes[0, col])
             axes[1, col].semilogy(layer, spread["grad_std"], "s--", ms=3, color=shade, label=label)
+            viz.plain_log_ticks(axes[1, col])
         axes[0, col].set(title=f"{activation}: std of activations a_l", ylabel="std")
         axes[1, col].set(title=f"{activation}: std of gradients dloss/dh_l", xlabel="layer", ylabel="std")
     fig.legend(handles=axes[0, 0].get_lines(), loc="outside lower center", ncols=len(gains), frameon=False)
@@ -222,6 +228,7 @@ class DescentExplorer(_Explorer):
                                            label="|1 - eta c|^t |w(0) - w*|")[0])
         ax2.set(yscale="log", xlabel="step t", ylabel="distance to the minimum",
                 xlim=(-0.5, steps + 0.5), ylim=(1e-6, 1e3))
+        viz.plain_log_ticks(ax2)
         ax2.set_title("how far from w* = 2")
         # Below the panels: a diverging path crosses every part of both.
         self.fig.legend(handles=[*ax.get_lines(), *ax2.get_lines()], loc="outside lower center", ncols=4, frameon=False)
@@ -253,12 +260,14 @@ class DepthExplorer(_Explorer):
                       for name in backprop.ACTIVATIONS}
         ax.set(yscale="log", xlabel="layer l (1 = next to the input)", ylabel="||dloss/dW_l||",
                xlim=(0.5, max_depth + 0.5), ylim=(1e-20, 1e3))
+        viz.plain_log_ticks(ax)
         ax.legend(loc="lower right")
         names = list(backprop.ACTIVATIONS)
         self.bars = ax2.bar(names, np.ones(len(names)), color=[COLORS[n] for n in names], log=True)
         _animate(*self.bars)
         ax2.axhline(1, color="0.3", lw=0.8)
         ax2.set(ylabel="||dloss/dW_1|| / ||dloss/dW_L||", ylim=(1e-20, 1e2))
+        viz.plain_log_ticks(ax2)
         ax2.set_title("first layer's gradient / last layer's")
         self.update(depth=10, init="glorot")
 
@@ -292,6 +301,7 @@ class InitExplorer(_Explorer):
         self.std_line = _animate(ax2.plot([], [], "o-", ms=3, label="std of a_l")[0])
         self.grad_line = _animate(ax2.plot([], [], "s--", ms=3, color="0.3", label="std of dloss/dh_l")[0])
         ax2.set(yscale="log", xlabel="layer", ylabel="std", xlim=(0.5, depth + 0.5), ylim=(1e-16, 1e6))
+        viz.plain_log_ticks(ax2)
         ax2.legend(loc="lower left")
         ax2.set_title("spread layer by layer")
         # Draw each activation's axes now, not on a click; tanh first: the layout, frozen at the first
@@ -317,6 +327,7 @@ class InitExplorer(_Explorer):
         self.grad_line.set_data(layer, spread["grad_std"])
         if ax.get_yscale() != ("symlog" if activation == "relu" else "linear"):
             ax.set_yscale("symlog" if activation == "relu" else "linear")
+            viz.plain_log_ticks(ax)
         ax.set_ylim(*self.YLIM[activation])
         ax.set_title(f"{activation}, gain {gain:.3g}: 5-95%, 25-75% bands", fontsize=live.FONT_PT)
         return self._render(key=activation)    # the left axis' limits depend on the activation only

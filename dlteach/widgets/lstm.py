@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.patches import Circle, FancyBboxPatch
 from matplotlib.ticker import MaxNLocator
 
+from dlteach import viz
 from dlteach.experiments import lstm as sq
 
 # Lesson 04's machinery: blitting over a frozen layout, and the controls in rows of two above the picture.
@@ -36,6 +37,7 @@ GATE_FILL, OP_FILL = "#F6D55C", "#F4B6C2"                          # Olah's yell
 def _norm_axes(ax):
     ax.set(yscale="log", xlim=(0, T_MAX), ylim=NORM_RANGE, xlabel="k, steps back from the last state",
            ylabel=r"$\Vert \partial L / \partial s_{T-k} \Vert$")
+    viz.plain_log_ticks(ax)
     ax.axhline(1.0, color="0.8", lw=0.8)
     ax.grid(alpha=0.3)
     ax.minorticks_off()        # 40 decades of minor ticks: most of the drawing time, nothing to read
@@ -323,6 +325,7 @@ def _final_panel(ax, runs, lengths):
 def _reach_lines(ax, lengths, title="gradient reach, untrained"):
     ax.set(yscale="log", xlim=(0, max(lengths) - 1), ylim=(1e-20, 10),
            xlabel="steps back from the last input", ylabel=r"$\Vert \partial L/\partial x_t \Vert$ / last step")
+    viz.plain_log_ticks(ax)
     ax.set_title(title, fontsize=live.FONT_PT)
     ax.grid(alpha=0.3)
     ax.minorticks_off()

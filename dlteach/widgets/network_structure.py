@@ -18,7 +18,7 @@ from matplotlib.colors import TABLEAU_COLORS, LinearSegmentedColormap, to_hex, t
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from dlteach import activations
+from dlteach import activations, viz
 from dlteach.experiments import network_structure as structure
 from dlteach.widgets import live
 
@@ -247,6 +247,7 @@ class BoundaryExplorer(_Blitted):
             self.curve = self.animated(*self.ax_loss.plot([], [], color="C0", label="training loss"))
             self.marker = self.animated(*self.ax_loss.plot([], [], "o", color=EPOCH_MARKER_COLOR, label="this epoch"))
             self.ax_loss.set_yscale("log")
+            viz.plain_log_ticks(self.ax_loss)
             self.ax_loss.set_xlim(0, structure.EPOCHS + 1)
             self.ax_loss.set_ylim(*LOSS_LIMITS)
             self.ax_loss.set_xlabel("epoch")
@@ -299,6 +300,7 @@ class LiveLossPlot(_Blitted):
         self.val_line = self.animated(*self.ax.plot([], [], color="C1", ls="--", label="validation loss"))
         self.ax.set_xlim(0, self.epochs + 1)
         self.ax.set_yscale("log")
+        viz.plain_log_ticks(self.ax)
         self.ax.set_ylim(*LOSS_LIMITS)
         self.ax.set_xlabel("epoch")
         self.ax.set_ylabel("cross-entropy")

@@ -15,6 +15,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
+from dlteach import viz
 from dlteach.experiments import sgd_momentum
 from dlteach.widgets import live
 
@@ -94,6 +95,7 @@ def draw_lab(axes, name, runs, *, kappa=10.0, steps=None, legend=True):
     ax_map.plot(*first["path"][0], "o", color="black", markersize=5)
     ax_loss.set(yscale="log", xlim=(0, steps or len(first["loss"]) - 1), ylim=_ylim(s),
                 xlabel="step t", ylabel="$J(w_t) - J(w^*)$")
+    viz.plain_log_ticks(ax_loss)
     ax_loss.set_title("distance to the lowest loss (log scale)", fontsize=live.FONT_PT)
     _few_ticks(ax_map, ax_loss)
     ax_loss.grid(alpha=0.3)
@@ -159,6 +161,7 @@ def _rate_axes(ax_map, ax_dist, view, kappa):
     ax_map.set_title(_rate_title(kappa), fontsize=live.FONT_PT)
     ax_dist.set(yscale="log", ylim=(1e-12, 10), xlim=(0, len(view["dist_gd"]) - 1), xlabel="step t",
                 ylabel=r"$\|w_t - w^*\|$")
+    viz.plain_log_ticks(ax_dist)
     ax_dist.grid(alpha=0.3)
     _few_ticks(ax_map, ax_dist)
     return im
@@ -198,6 +201,7 @@ def rate_grid(kappas=(10.0, 100.0)):
         fig.colorbar(im, ax=ax_map, label="steps per 10x (fewer is faster)", extend="max")
     # One legend below the right column: in a panel, the fast runs would cross it.
     fig.legend(handles=axes[0, 1].get_lines()[:3], loc="outside lower right", ncols=3, frameon=False)
+    viz.plain_log_ticks(fig)
     return fig
 
 
@@ -231,6 +235,7 @@ class OptimizerLab:
         (self.dot,) = ax_map.plot([], [], "o", color="black", markersize=5)
         ax_loss.set(yscale="log", xlim=(0, MAX_STEPS), ylim=(GAP_FLOOR, 1e4), xlabel="step t",
                     ylabel="$J(w_t) - J(w^*)$")
+        viz.plain_log_ticks(ax_loss)
         ax_loss.set_title("distance to the lowest loss (log scale)", fontsize=live.FONT_PT)
         ax_loss.grid(alpha=0.3)
         # Below the panels: a fast method's curve crosses the whole loss panel on its way down.
@@ -297,6 +302,7 @@ class RateExplorer:
         view = sgd_momentum.rate_view(10.0, 1.0, 0.5, steps=steps)
         self.image = _rate_axes(ax_map, ax_dist, view, 10.0)
         self.fig.colorbar(self.image, ax=ax_map, label="steps per 10x", pad=0.02, extend="max")
+        viz.plain_log_ticks(self.fig)
         self.title = ax_map.title
         self.stars = ax_map.lines[:2]
         (self.point,) = ax_map.plot([], [], "o", color="red", markeredgecolor="white", markersize=8)

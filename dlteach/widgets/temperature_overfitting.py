@@ -10,7 +10,7 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dlteach import data
+from dlteach import data, viz
 from dlteach.experiments import temperature_overfitting
 
 # Lesson 04's machinery: blitting over a frozen layout, and the controls in rows of two above the picture.
@@ -46,6 +46,7 @@ def _temperature_axes(ax_p, ax_h, ax_g, sweep):
     ax_p.set(ylim=(0, 1.05), xticks=range(len(LOGITS)), xlabel="class j", ylabel="probability")
     for ax in (ax_h, ax_g):
         ax.set_xscale("log")
+        viz.plain_log_ticks(ax)
         ax.set_xlabel("temperature T")
         ax.axvline(1.0, color="0.7", lw=0.8)
         ax.grid(alpha=0.3)
@@ -54,6 +55,7 @@ def _temperature_axes(ax_p, ax_h, ax_g, sweep):
     ax_h.axhline(np.log(len(LOGITS)), color="0.4", ls=":", lw=1, label="log C (uniform)")
     ax_h.set(ylim=(0, 1.75), ylabel="entropy / probability", title="peakiness")
     ax_g.set_yscale("log")
+    viz.plain_log_ticks(ax_g)
     ax_g.plot(sweep["T"], sweep["worst_grad_norm"], color=GRAD, ls="--", label="largest, over labels y")
     ax_g.plot(sweep["T"], sweep["grad_norm"], color=GRAD, label="the true class y (orange bar)")
     ax_g.set(ylim=(1e-4, 60), ylabel="||dL/dh|| = ||a - y|| / T", title="gradient size")
@@ -129,8 +131,10 @@ def _overfit_axes(ax_fit, ax_loss, grid):
     ax_fit.plot(x, data.target_function(temperature_overfitting.TARGET)(x), "k--", lw=1, label="target sin(πx)")
     ax_fit.set(xlim=(-1.05, 1.05), ylim=(-2.0, 2.0), xlabel="x", ylabel="y")
     ax_loss.set_xscale("symlog", linthresh=20)      # linear over the first 20 steps, log after
+    viz.plain_log_ticks(ax_loss)
     ax_loss.set(yscale="log", xlim=(0, grid["step"][-1]), ylim=(1e-3, 3.0), xlabel="gradient step",
                 ylabel="L = mean squared error / 2")
+    viz.plain_log_ticks(ax_loss)
     ax_loss.axhline(temperature_overfitting.NOISE ** 2 / 2, color="0.5", lw=0.8, ls=":", label="noise floor σ²/2")
     ax_loss.grid(alpha=0.3)
     ax_loss.minorticks_off()

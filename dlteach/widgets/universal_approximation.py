@@ -13,6 +13,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
+from dlteach import viz
 from dlteach.data import TARGETS
 from dlteach.experiments import universal_approximation as approximation
 from dlteach.widgets import live
@@ -63,6 +64,7 @@ def plot_error_curves(target, *, ax=None):
     for kind, (units, errors, slope) in approximation.error_curves(target).items():
         label = _slope_label(kind, slope)
         ax.loglog(units, np.maximum(errors, 1e-6), "o-", color=_COLORS[kind], ms=4, label=label)
+        viz.plain_log_ticks(ax)
     ax.set(xlabel="hidden units", ylabel="sup error", ylim=(1e-6, 3), title=f"{target}: error against units")
     ax.legend()
     ax.grid(True, which="major", alpha=0.3)
@@ -109,7 +111,9 @@ def plot_units(k, *, ax=None):
     ax = _axes(ax, (4, 3.2))
     ks = np.arange(1, 11)
     ax.semilogy(ks, 2 * ks, "o-", color=_COLORS["sigmoid"], ms=4, label="deep: 2k")
+    viz.plain_log_ticks(ax)
     ax.semilogy(ks, 2.0 ** ks - 1, "s-", color=_COLORS["relu"], ms=4, label="shallow: 2^k - 1")
+    viz.plain_log_ticks(ax)
     ax.axvline(k, color="0.5", ls=":")
     ax.set(xlabel="k (tents composed)", ylabel="hidden units", title="units for 2^k pieces")
     ax.legend()
@@ -240,7 +244,9 @@ class ErrorView(_View):
         super().__init__((8, 3.2))
         ax = self.axes[0]
         self.lines = {k: ax.loglog([1], [1], "o-", color=_COLORS[k], ms=4)[0] for k in ("sigmoid", "relu")}
+        viz.plain_log_ticks(ax)
         self.marks = {k: ax.loglog([1], [1], "*", color=_COLORS[k], ms=14, mec="k")[0] for k in ("sigmoid", "relu")}
+        viz.plain_log_ticks(ax)
         ax.set(xlabel="hidden units", ylabel="sup error", xlim=(1.5, 300), ylim=(5e-7, 3))
         ax.grid(True, which="major", alpha=0.3)
         self.update()                            # a title and a legend to lay the figure out around

@@ -276,3 +276,41 @@ def test_legibility_problems_names_a_figure_too_wide_and_skips_what_is_not_shown
     assert problems[0] == "the figure is 880 px wide, over 800 px: the notebook would shrink it"
     assert any("'shown'" in p for p in problems)
     assert not any("outside the view" in p or "hidden" in p for p in problems)
+
+
+def test_legibility_problems_names_a_raised_exponent_and_plain_log_ticks_avoid_it():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=viz.DPI, layout="constrained")
+    ax.plot([1, 2, 3], [1e-12, 1e-6, 1.0])
+    ax.set_yscale("log")                       # matplotlib's labels: a 10 with the exponent at 0.7 of the size
+    problems = viz.legibility_problems(fig)
+    assert any("super- or subscript" in p and "7.8 px" in p for p in problems), problems
+    assert viz.plain_log_ticks(fig) is fig
+    assert viz.legibility_problems(fig) == []
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert "1e-12" in labels and "1" in labels, labels
+    plt.close(fig)
+
+
+def test_log_scale_labels_minor_ticks_only_within_one_decade():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=viz.DPI, layout="constrained")
+    ax.plot([1, 2], [0.2, 0.6])
+    ax.set_yscale("log")
+    viz.plain_log_ticks(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) if t.get_text()]
+    assert labels and all(float(label) > 0 for label in labels), labels
+    assert viz.legibility_problems(fig) == []
+    plt.close(fig)
+
+
+def test_plain_log_ticks_label_a_symlog_axis_with_zero_and_negatives():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=viz.DPI, layout="constrained")
+    ax.plot([-1000, 0, 1000], [0, 1, 2])
+    ax.set_xscale("symlog", linthresh=1)
+    viz.plain_log_ticks(fig)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert "0" in labels and "-100" in labels and "100" in labels, labels
+    assert viz.legibility_problems(fig) == []
+    plt.close(fig)
