@@ -1,4 +1,4 @@
-"""A character-level language model (lesson 09's outlook): Embedding -> LSTM -> Linear learns to predict
+"""A character-level language model (lesson 08, section 8): Embedding -> LSTM -> Linear learns to predict
 every next character of a short text, the opening of Shakespeare's Coriolanus (data.load_coriolanus()),
 and then writes new text one character at a time.
 
