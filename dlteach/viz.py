@@ -352,10 +352,14 @@ def legibility_problems(fig, *, min_px=MIN_TEXT_PX):
             if _overlap(a, b) > 1:
                 problems.append(f"texts {t.get_text()!r:.30} and {u.get_text()!r:.30} overlap")
     frames = [(ax, ax.get_window_extent()) for ax in artists if isinstance(ax, plt.Axes)]
+    # The Axes a text belongs to: its own for titles and notes; for axis and tick labels (whose .axes
+    # matplotlib leaves unset) the Axes whose axis holds them.
+    owner = {a: ax for ax, _ in frames for a in _shown(ax) if isinstance(a, Text)}
     for t in texts:
         extent = t.get_window_extent()
+        own = owner.get(t, t.axes)
         for ax, frame in frames:
-            if t.axes is None or ax is t.axes or _twins(ax, t.axes):
+            if own is None or ax is own or _twins(ax, own):
                 continue
             if _overlap(extent, frame) > 1:
                 problems.append(f"text {t.get_text()!r:.40} lies over another Axes"

@@ -81,6 +81,8 @@ def register(sub):
     sl.add_argument("notebooks", nargs="*", metavar="LESSON",
                     help="lessons or other notebooks, e.g. lessons/03_backpropagation.ipynb or 03 (default: every lesson)")
     sl.add_argument("--out", default=None, help="output folder (default: _build/slides in the course folder)")
+    sl.add_argument("--no-browser-check", action="store_true",
+                    help="skip opening each deck in headless Chromium to measure overflow at 1280x720 and 1024x768")
     sl.add_argument("--course", default=None, metavar="FOLDER", help="the course folder (default: found from here upwards)")
     sl.set_defaults(func=cmd_slides)
 
@@ -163,7 +165,7 @@ def resolve_lessons(names, root):
 
 def cmd_slides(args):
     skip_slow_imports()
-    from dlteach.course import notebooks, present
+    from dlteach.course import deck, deckcheck, notebooks, present
     from dlteach.course.assets import AssetError
     root = notebooks.course_root(course=args.course, writes=True, command="dlteach slides")
     try:
@@ -172,9 +174,32 @@ def cmd_slides(args):
     except (ValueError, AssetError) as exc:
         print(f"dlteach slides: {exc}", file=sys.stderr)
         return 1
-    for deck in decks:
-        print(f"{deck}")
-    return 0
+    failed = []
+    for path, built in zip(paths, decks):
+        rows = deck.deck_report(notebooks.read(path))
+        minutes = sum(r["seconds"] for r in rows) / 60
+        print(f"{built}: {len(rows)} slides, about {minutes:.0f} min")
+        if Path(path).parent.name == "lessons":            # a lesson is a talk: 20-35 slides, 30-45 min
+            if not 20 <= len(rows) <= 35:
+                failed.append(f"{built.name}: {len(rows)} slides (a lesson's deck runs 20 to 35)")
+            if not 30 <= round(minutes) <= 45:
+                failed.append(f"{built.name}: about {minutes:.0f} min by its notes (a lesson's talk runs 30 to 45)")
+        for r in rows:
+            for problem in r["problems"]:
+                failed.append(f"{built.name}: slide {r['number']} ({r['title'][:40] or 'untitled'}): {problem}")
+    if args.no_browser_check:
+        print("dlteach slides: not measured in a browser (--no-browser-check): overflow unknown", file=sys.stderr)
+    elif not deckcheck.available():
+        print("dlteach slides: WARNING: overflow not measured: needs the playwright package and /usr/bin/chromium "
+              "(`pip install playwright`, `apt-get install chromium`)", file=sys.stderr)
+    else:
+        for built, sizes in deckcheck.check_decks(decks).items():
+            for (width, height), (_, problems, left) in sizes.items():
+                failed += [f"{built.name} at {width}x{height}: {p}" for p in problems if "speaker notes" not in p]
+                failed += [f"{built.name} at {width}x{height}: a request left the deck: {url}" for url in left]
+    for line in failed:
+        print(f"dlteach slides: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_site(args):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from dlteach.course import assets, notebooks
+from dlteach.course import assets, deck, notebooks
 
 __all__ = ["for_presenting", "build_slides", "build_site", "lesson_title", "expected_slide_count"]
 
@@ -72,11 +72,12 @@ def for_presenting(nb, link=lambda target: target + ".html", *, fold_notes=False
 
 
 def expected_slide_count(nb):
-    """How many slides (horizontal and vertical) a deck of nb has, read from the slide metadata.
+    """How many slides (horizontal and vertical) the deck of lesson nb has (deck.for_slides applied).
 
     The rule of nbconvert's reveal exporter: "slide" and "subslide" cells start a slide; "skip"
     cells and "notes" are no slide; the first shown cell starts one whatever its type.
     """
+    nb = for_presenting(deck.for_slides(nb))
     count, started = 0, False
     for cell in nb.cells:
         kind = cell.metadata.get("slideshow", {}).get("slide_type", "-") or "-"
@@ -93,8 +94,11 @@ def _exporter(kind, assets_href):
     common = dict(template_name=f"dlteach_{kind}", extra_template_basedirs=[str(TEMPLATES)],
                   extra_template_paths=[str(TEMPLATES)])
     if kind == "slides":
-        return SlidesExporter(reveal_url_prefix=f"{assets_href}/reveal.js", reveal_theme="white",
-                              reveal_transition="none", **common)
+        from nbconvert.preprocessors import TagRemovePreprocessor
+        exporter = SlidesExporter(reveal_url_prefix=f"{assets_href}/reveal.js", reveal_theme="white",
+                                  reveal_transition="none", reveal_width="1280", reveal_height="720", **common)
+        exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"dlteach-hide-input"}), enabled=True)
+        return exporter
     return HTMLExporter(**common)
 
 
@@ -123,10 +127,11 @@ def _write_decks(named_notebooks, out_dir, link, assets_href):
     exporter = _exporter("slides", assets_href)
     written = []
     for name, nb in named_notebooks:
-        deck = out_dir / f"{name}.html"
-        notebooks.write_if_changed(deck, _export(exporter, for_presenting(nb, link), name,
-                                                 {"assets": assets_href}).encode("utf-8"))
-        written.append(deck)
+        path = out_dir / f"{name}.html"
+        number = name.split("_", 1)[0] if name[:2].isdigit() else None
+        talk = for_presenting(deck.for_slides(nb, lesson_number=number), link)   # widgets still there for the rule
+        notebooks.write_if_changed(path, _export(exporter, talk, name, {"assets": assets_href}).encode("utf-8"))
+        written.append(path)
     return written
 
 
@@ -223,12 +228,20 @@ draws beside it.</p>
 FONT_AWESOME_CDN = re.compile(r'^\s*<link[^>]+cdn\.jsdelivr\.net/npm/@fortawesome[^>]*>\s*$', flags=re.M)
 
 
+# ipywidgets gives every label a fixed width and cuts a longer one ("momentu..."): let it take its length.
+# Its style sheet is added at run time, after this one: hence the "body" prefix and !important.
+WIDGET_LABEL_CSS = """body .widget-inline-hbox .widget-label, body .jupyter-widget-inline-hbox .jupyter-widget-label {
+      width: auto !important; min-width: var(--jp-widgets-inline-label-width); max-width: none !important;
+      overflow: visible; text-overflow: clip; }
+    """
+
+
 def voila_template(folder):
     """Write the Voila template "dlteach" under folder (a JUPYTER_PATH entry); return the template's folder.
 
     It is Voila's own lab template without the two style sheets that it fetches from a CDN (Font
     Awesome; Voila's bundle carries the icons the widgets use), so a served lesson reaches no
-    network. Made from the installed Voila's file, it follows Voila's upgrades.
+    network, and with widget labels shown whole (WIDGET_LABEL_CSS). Made from the installed Voila's file, it follows Voila's upgrades.
     """
     import voila.paths
     source = None
@@ -241,8 +254,20 @@ def voila_template(folder):
     target = Path(folder) / "voila" / "templates" / "dlteach"
     target.mkdir(parents=True, exist_ok=True)
     (target / "conf.json").write_text(json.dumps({"base_template": "lab"}) + "\n")
-    (target / "index.html.j2").write_text(FONT_AWESOME_CDN.sub("", source.read_text()))
+    text = FONT_AWESOME_CDN.sub("", source.read_text())
+    if "/*Hide empty cells*/" in text:                 # inside Voila's own <style> element
+        text = text.replace("/*Hide empty cells*/", WIDGET_LABEL_CSS + "/*Hide empty cells*/", 1)
+    else:
+        text = text.replace("{{ super() }}", f"<style>{WIDGET_LABEL_CSS}</style>\n{{{{ super() }}}}", 1)
+    (target / "index.html.j2").write_text(text)
     return target
+
+
+def for_audience(nb):
+    """A copy of nb without what is meant for the presenter: speaker-notes cells."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.cells = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") != "notes"]
+    return nb
 
 
 def voila_command(lesson, *, port, template_root, python=None):
@@ -253,7 +278,12 @@ def voila_command(lesson, *, port, template_root, python=None):
     import os
     import sys
     voila_template(template_root)
-    argv = [python or sys.executable, "-m", "voila", str(lesson), "--no-browser", "--Voila.ip=127.0.0.1",
+    # The audience's copy: the speaker notes left out. It is written beside the template, never into
+    # the lessons, and the kernel still starts in the lesson's folder (the caller's cwd).
+    served = Path(template_root) / "served" / Path(lesson).name
+    served.parent.mkdir(parents=True, exist_ok=True)
+    served.write_bytes(notebooks.to_bytes(for_audience(notebooks.read(lesson))))
+    argv = [python or sys.executable, "-m", "voila", str(served), "--no-browser", "--Voila.ip=127.0.0.1",
             f"--Voila.port={int(port)}", "--Voila.port_retries=0", "--template=dlteach", "--strip_sources=True"]
     path = os.pathsep.join(p for p in (str(template_root), os.environ.get("JUPYTER_PATH", "")) if p)
     return argv, {"JUPYTER_PATH": path}

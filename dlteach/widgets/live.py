@@ -108,6 +108,9 @@ def live_view(render, controls, caption=None):
             text.value = caption()
 
     for control in controls.values():
+        style = getattr(control, "style", None)
+        if style is not None and hasattr(style, "description_width") and not style.description_width:
+            style.description_width = "initial"       # the whole label ("momentum mu"), never "momentu..."
         control.observe(refresh, names="value")
     refresh()
     return image, text, refresh

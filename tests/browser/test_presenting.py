@@ -16,10 +16,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import nbformat
 import pytest
 from conftest import REPO, _free_port, _stop, images_js, lesson_dir, start_server, wait_until_images_settle
 
-from dlteach.course import notebooks, present
+from dlteach.course import deck, deckcheck, notebooks, present
 
 pytestmark = pytest.mark.browser
 
@@ -44,17 +45,8 @@ def offline_page(browser, allowed_prefix):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
-    outside, failed, errors = [], [], []
-
-    def route(route):
-        url = route.request.url
-        if url.startswith(allowed_prefix) or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    page.route("**/*", route)
+    outside = deckcheck.block_outside(page, allowed_prefix)
+    failed, errors = [], []
     page.on("requestfailed", lambda request: failed.append(request.url))
     page.on("pageerror", lambda error: errors.append(str(error)))
     return context, page, outside, failed, errors
@@ -93,14 +85,21 @@ def test_deck_is_offline_typesets_formulas_counts_slides_and_moves_with_the_arro
             assert not bad, f"MathJax could not typeset: {bad[:3]}"
 
         assert page.evaluate("Reveal.getTotalSlides()") == present.expected_slide_count(nb)
-        notes = sum(c.metadata.get("slideshow", {}).get("slide_type") == "notes" for c in nb.cells)
-        assert page.locator("aside.notes").count() == notes
+        # The speaker view shows a copy of the notes: each formula must carry its own glyphs, not
+        # point (<use href="#...">) into a font cache that only the deck's page has.
+        dangling = page.evaluate("""() => [...document.querySelectorAll('aside.notes mjx-container')].filter(m =>
+            [...m.querySelectorAll('use')].some(u => {
+                const id = (u.getAttribute('href') || u.getAttribute('xlink:href') || '').replace('#', '');
+                return !m.querySelector('[id="' + id + '"]'); })).length""")
+        assert page.locator("aside.notes mjx-container").count() > 0 and dangling == 0, \
+            f"{dangling} formulas in the notes draw glyphs from outside themselves"
 
-        assert page.evaluate("Reveal.getIndices().h") == 0
+        # Navigation is linear: the right arrow goes to the next slide, whether it sits beside or below.
+        assert page.evaluate("Reveal.getIndices().h + (Reveal.getIndices().v || 0)") == 0
         page.keyboard.press("ArrowRight")
-        page.wait_for_function("() => Reveal.getIndices().h === 1")
+        page.wait_for_function("() => Reveal.getIndices().h + (Reveal.getIndices().v || 0) === 1")
         page.keyboard.press("ArrowLeft")
-        page.wait_for_function("() => Reveal.getIndices().h === 0")
+        page.wait_for_function("() => Reveal.getIndices().h + (Reveal.getIndices().v || 0) === 0")
         assert not outside, f"the deck asked for files outside its folder: {outside[:5]}"
         assert not failed, f"these requests failed (missing files?): {failed[:5]}"
         assert not errors, f"JavaScript errors: {errors[:3]}"
@@ -193,7 +192,17 @@ if VOILA_LESSON in [lesson.name for lesson in LESSONS]:
         pytest.importorskip("voila", reason="voila is not installed (`pip install -e .[present]`)")
         served = tmp_path / "lessons"
         served.mkdir()
-        shutil.copyfile(lesson, served / lesson.name)       # Voila only reads it; a copy keeps it so
+        # Voila only reads it; a copy keeps it so. The copy carries one more presenter block and one more
+        # notes cell, with words that appear nowhere else, to look for on the page.
+        nb = notebooks.read(lesson)
+        nb.cells[-1].source += "\n\n<!-- presenter\nPRESENTER-ONLY-WORDS for the speaker view (about 1 min)\n-->"
+        notes_cell = nbformat.v4.new_markdown_cell("NOTES-CELL-ONLY-WORDS for the speaker view")
+        notes_cell.metadata["slideshow"] = {"slide_type": "notes"}
+        nb.cells.append(notes_cell)
+        # ... and a slider whose label is longer than ipywidgets' fixed label width (lesson 05's is "momentum mu").
+        nb.cells.append(nbformat.v4.new_code_cell(
+            'import ipywidgets\nipywidgets.FloatSlider(description="momentum mu, a long label")'))
+        nbformat.write(nb, served / lesson.name)
         port = _free_port()
         argv, env = present.voila_command(served / lesson.name, port=port, template_root=tmp_path / "templates")
         home = tmp_path / "home"
@@ -204,13 +213,27 @@ if VOILA_LESSON in [lesson.name for lesson in LESSONS]:
         process = start_server(argv, cwd=served, env=env, url=url, log_path=tmp_path / "voila.log", any_status=True)
         context, page, outside, failed, errors = offline_page(headless_chromium, url)
         try:
-            page.goto(url, timeout=120_000)
+            page.goto(url, timeout=120_000, wait_until="commit")
+            # While the kernel runs the lesson, the page says so.
+            page.wait_for_selector("#loading_text", timeout=60_000)
+            assert "Running" in page.inner_text("#loading_text")
             handles = page.locator(".noUi-handle")
             handles.first.wait_for(timeout=120_000)
             shown = page.inner_text("body")
             assert "default_rng(0)" not in shown and page.locator(".jp-InputArea-editor").count() == 0, \
                 "Voila shows the code; it should show only the text and the outputs"
             assert "Step 1" in shown, "the lesson's text is missing"
+            # What is for the presenter (notes cells, <!-- presenter --> blocks) never reaches the audience.
+            assert "PRESENTER-ONLY-WORDS" not in shown and "NOTES-CELL-ONLY-WORDS" not in shown, \
+                "Voila shows the speaker notes to the audience"
+            presenter = [" ".join(text.split()[:12]) for c in nb.cells if c.cell_type == "markdown"
+                         for kind, text in deck._blocks(c.source) if kind == "presenter" and "$" not in text]
+            assert presenter and not [n for n in presenter if n in " ".join(shown.split())], \
+                "Voila shows the lesson's presenter notes to the audience"
+            # A widget's label is shown whole, never cut to "momentu...".
+            cut = page.evaluate("""() => [...document.querySelectorAll('.widget-label')]
+                .filter(l => l.scrollWidth > l.clientWidth + 1).map(l => l.textContent)""")
+            assert cut == [], f"widget labels cut off: {cut}"
             before = wait_until_images_settle(page, IMAGES_JS)
             handle = handles.first
             handle.scroll_into_view_if_needed()
@@ -223,3 +246,42 @@ if VOILA_LESSON in [lesson.name for lesson in LESSONS]:
         finally:
             context.close()
             _stop(process)
+
+
+SCREENSHOT_DECKS = ("03_backpropagation", "05_sgd_momentum", "08_lstm")
+SCREENSHOTS = REPO / "_build" / "deck-screenshots"     # test artifacts, for a person to look through
+
+
+def test_deck_presents_as_a_talk_at_both_screen_sizes(headless_chromium, decks, lesson):
+    """Every slide, reached with the right arrow alone, at 1280x720 and 1024x768: nothing below the bottom
+    edge, no code cut off, figures large, speaker notes on every slide, nothing requested from outside the
+    deck; Page Down and space step like the arrow; 20 to 35 slides, each within the rule's word and code
+    limits, and 30 to 45 minutes by the notes' timings."""
+    built, folder = decks
+    nb = notebooks.read(lesson)
+    report = deck.deck_report(nb)
+    assert [f"slide {r['number']}: {p}" for r in report for p in r["problems"]] == []
+    assert 20 <= len(report) <= 35, f"{lesson.stem}: {len(report)} slides"
+    minutes = sum(r["seconds"] for r in report) / 60
+    assert 30 <= round(minutes) <= 45, f"{lesson.stem}: a talk of about {minutes:.0f} min (from its notes), not 30 to 45"
+    for width, height in deckcheck.SIZES:
+        context, page, outside, failed, errors = offline_page(headless_chromium, folder.as_uri() + "/")
+        page.set_viewport_size({"width": width, "height": height})
+        try:
+            rows = deckcheck.walk(page, built[lesson.stem].as_uri())
+            assert len(rows) == page.evaluate("Reveal.getTotalSlides()") == len(report), (width, height)
+            assert deckcheck.problems(rows) == [], (width, height)
+            # A clicker sends Page Down; a presenter may press space: each moves to the next slide, in order.
+            for key in ("PageDown", "Space"):
+                page.evaluate("() => Reveal.slide(0, 0)")
+                page.keyboard.press(key)
+                assert page.evaluate("() => Reveal.getState().indexh + Reveal.getState().indexv") == 1, key
+            if lesson.stem in SCREENSHOT_DECKS:
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.evaluate("() => Reveal.slide(0, 0)")
+                for number in range(1, len(rows) + 1):
+                    page.screenshot(path=str(SCREENSHOTS / f"{lesson.stem}-{width}x{height}-{number:02d}.png"))
+                    page.keyboard.press("ArrowRight")
+            assert not outside and not failed and not errors, (outside[:3], failed[:3], errors[:3])
+        finally:
+            context.close()

@@ -59,7 +59,7 @@ def test_for_presenting_folds_speaker_notes_on_pages_only():
     (["skip", "skip"], 0),
 ])
 def test_expected_slide_count_follows_nbconverts_rule(kinds, expected):
-    nb = new_notebook(cells=[slide(new_markdown_cell(f"cell {i}"), k) for i, k in enumerate(kinds)])
+    nb = new_notebook(cells=[slide(new_markdown_cell(f"# cell {i}"), k) for i, k in enumerate(kinds)])
     assert present.expected_slide_count(nb) == expected
 
 
