@@ -132,19 +132,26 @@ def lab_runs(settings, *, methods=LAB_METHODS):
     return out
 
 
-def lab_grid(settings, *, methods=LAB_METHODS, runs=None, figsize_row=(9.0, 2.6)):
-    """Static fallback: one row (map, J - J*) per setting, one legend for the whole figure above the rows.
+def lab_grid(settings, *, methods=LAB_METHODS, runs=None, figsize_row=(9.0, 2.6), across=False):
+    """Static fallback: per setting, its map with the paths and J - J* against the step, under one legend.
 
     settings as for lab_runs; runs: lab_runs(settings, methods=methods) when the caller already has it.
+    across=False: one row (map, J - J*) per setting; across=True: one column per setting, the maps in
+    the top row and J - J* below (wide, for a screen or a slide).
     Returns the Figure.
     """
     runs = lab_runs(settings, methods=methods) if runs is None else runs
-    fig = Figure(figsize=(figsize_row[0], figsize_row[1] * len(runs) + 0.3), dpi=live.DPI, layout="constrained")
-    axes = fig.subplots(len(runs), 2, squeeze=False, width_ratios=(1.1, 1))
-    for row, (label, (s, row_runs, steps)) in zip(axes, runs.items()):
-        lines = draw_lab(row, s.name, row_runs, kappa=getattr(s, "kappa", 10.0), steps=steps, legend=False)
-        row[0].set_title(f"{label}: {s.title}", fontsize=live.FONT_PT)
-    # Every row draws the same methods in the same colours: one legend, outside the panels, covers no data.
+    if across:
+        fig = Figure(figsize=(min(4.2 * len(runs), 9.9), 2 * figsize_row[1] + 0.6), dpi=live.DPI,   # 9.9 in: 792 px
+                     layout="constrained")
+        axes = fig.subplots(2, len(runs), squeeze=False).T                   # axes[k]: (map, J - J*) of setting k
+    else:
+        fig = Figure(figsize=(figsize_row[0], figsize_row[1] * len(runs) + 0.3), dpi=live.DPI, layout="constrained")
+        axes = fig.subplots(len(runs), 2, squeeze=False, width_ratios=(1.1, 1))
+    for pair, (label, (s, row_runs, steps)) in zip(axes, runs.items()):
+        lines = draw_lab(pair, s.name, row_runs, kappa=getattr(s, "kappa", 10.0), steps=steps, legend=False)
+        pair[0].set_title(f"{label}: {s.title}", fontsize=live.FONT_PT)
+    # Every panel draws the same methods in the same colours: one legend, outside the panels, covers no data.
     fig.legend(handles=[path for path, _ in lines.values()], loc="outside upper center", ncols=len(lines),
                frameon=False)
     return fig

@@ -259,6 +259,16 @@ def test_static_fallbacks_draw():
     fig = widgets.lab_grid([("a", dict(name="quadratic", kappa=30.0, steps=50, batch_size=8)),
                             ("b", dict(name="cliff", steps=50, clip=1.0))])
     assert len(fig.axes) == 4 and all(ax.lines for ax in fig.axes)
+    # across=True: one column per setting, its map above its J - J*
+    fig = widgets.lab_grid([("a", dict(name="quadratic", kappa=30.0, steps=50, batch_size=8)),
+                            ("b", dict(name="cliff", steps=50, clip=1.0))], across=True)
+    maps = [ax for ax in fig.axes if ax.get_title().startswith(("a:", "b:"))]
+    gaps = [ax for ax in fig.axes if ax.get_yscale() == "log"]
+    assert len(maps) == len(gaps) == 2 and fig.get_figwidth() > fig.get_figheight()
+    for m, g in zip(maps, gaps):
+        (mx, my), (gx, gy) = m.get_position().p0, g.get_position().p0
+        assert abs(mx - gx) < 0.05 and my > gy, (m.get_title(), m.get_position(), g.get_position())
+    assert maps[0].get_position().x0 < maps[1].get_position().x0
     fig = widgets.rate_grid((10.0,))
     assert len(fig.axes[1].lines) == 4
 
