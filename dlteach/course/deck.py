@@ -13,6 +13,8 @@ One source, the lesson, and one rule (the README's contributing section states i
   (at most MAX_CODE_LINES lines), its printed text only when tagged `slide-output`. A live widget
   shows as a link to the lesson served by Voila; the static figures the lesson draws beside it stay.
 - A slide with nothing left on it is dropped (its start moves to the next cell that shows something).
+- A notes paragraph that opens with "**Your turn.**" is the learner's exercise at the keyboard: the
+  notes label it LIVE_ONLY, so a presenter knows it needs the lesson running, not the deck.
 
 deck_report() measures what the rule leaves on each slide (words of prose, code lines, notes, phrases
 that ask the audience to do what a deck cannot) and estimates the talk's length from the notes.
@@ -35,6 +37,8 @@ TIME_NOTE = re.compile(r"\((?:about |~)?(\d+(?:\.\d+)?) min(?:utes?)?\)")
 ASKS = re.compile(r"\b(try it|your turn|in the cell below|run the cell|move the slider|drag the slider|"
                   r"use the slider|run this cell|edit the code)\b", re.IGNORECASE)
 DISPLAY_MATH = re.compile(r"^\s*(\$\$|\\\[|\\begin\{)")
+YOUR_TURN = "**Your turn.**"
+LIVE_ONLY = "**Your turn, live only** (the lesson in JupyterLab, or `make voila`; not from the deck):"
 
 
 def _blocks(source):
@@ -123,10 +127,15 @@ def split_markdown(source):
         if kind == "notes-mark":
             after_mark = True
         elif after_mark or kind in ("prose", "html", "presenter"):
-            notes.append(text)
+            notes.append(_live_only(text))
         else:
             slide.append(text)
     return "\n\n".join(slide), "\n\n".join(notes)
+
+
+def _live_only(text):
+    """Notes text, each paragraph that opens an exercise for the learner at the keyboard labelled as such."""
+    return re.sub(r"(^|\n[ \t]*\n)[ \t]*" + re.escape(YOUR_TURN), lambda m: m.group(1) + LIVE_ONLY, text)
 
 
 def prose_words(markdown):
@@ -165,6 +174,7 @@ def for_slides(nb, *, lesson_number=None):
         if kind == "skip":
             continue
         if kind == "notes":
+            cell.source = _live_only(cell.source)
             cells.append(cell)
             continue
         if kind == "fragment":         # everything on a slide shows at once: one key press, one slide

@@ -92,3 +92,15 @@ def test_deck_report_names_each_broken_limit_and_reads_the_timing():
     assert any("a deck cannot do" in p for p in rows[2]["problems"])
     assert any("13 lines of code" in p for p in rows[3]["problems"])
     assert rows[1]["seconds"] == deck.MIN_SLIDE_S                     # no notes: the shortest a slide takes
+
+
+def test_a_your_turn_exercise_reaches_the_notes_labelled_live_only():
+    """A learner's exercise ("**Your turn.** Move the slider ...") is no instruction for the room: in the
+    notes, from a lesson cell or a notes cell alike, it says it needs the lesson running."""
+    cell = "### Rates\n\n<!-- notes -->\n**Your turn.** Move $\\eta$ in the explorer below.\n\nThe rest."
+    nb = new_notebook(cells=[slide(new_markdown_cell(cell), "slide"),
+                             slide(new_markdown_cell("**Your turn.** Drag the batch size."), "notes")])
+    notes = [c.source for c in deck.for_slides(nb).cells if c.metadata["slideshow"]["slide_type"] == "notes"]
+    assert len(notes) == 2 and all(n.startswith(deck.LIVE_ONLY) for n in notes), notes
+    assert "Move $\\eta$ in the explorer below." in notes[0] and "The rest." in notes[0]
+    assert deck.YOUR_TURN not in "".join(notes)
