@@ -7,8 +7,9 @@ One source, the lesson, and one rule (the README's contributing section states i
   paragraph, and everything after a line `<!-- notes -->`, goes to that slide's speaker notes. The two
   marks are HTML comments: the lesson, read in JupyterLab, shows neither.
 - What only a presenter needs (what to ask the room, how long the slide takes: "(about 2 min)") is
-  written in a comment block `<!-- presenter ... -->` in the cell: the speaker notes show it, the
-  lesson does not.
+  written in a comment block `<!-- presenter ... -->` in the cell: the speaker notes show it first, the
+  lesson does not show it. When a cell's text moves to the notes, the notes repeat the formulas, lists
+  and key sentences of the slide in their places, so that the text reads whole.
 - From a code cell, the slide shows its figures. Its code only when the cell is tagged `slide-code`
   (at most MAX_CODE_LINES lines), its printed text only when tagged `slide-output`. A live widget
   shows as a link to the lesson served by Voila; the static figures the lesson draws beside it stay.
@@ -37,6 +38,7 @@ TIME_NOTE = re.compile(r"\((?:about |~)?(\d+(?:\.\d+)?) min(?:utes?)?\)")
 ASKS = re.compile(r"\b(try it|your turn|in the cell below|run the cell|move the slider|drag the slider|"
                   r"use the slider|run this cell|edit the code)\b", re.IGNORECASE)
 DISPLAY_MATH = re.compile(r"^\s*(\$\$|\\\[|\\begin\{)")
+FROM_LESSON = "*From the lesson:*"       # after the presenter's notes, the cell's own text
 YOUR_TURN = "**Your turn.**"
 LIVE_ONLY = "**Your turn, live only** (the lesson in JupyterLab, or `make voila`; not from the deck):"
 
@@ -121,16 +123,30 @@ def _kind(text, key):
 
 
 def split_markdown(source):
-    """(what goes on the slide, what goes to the notes) of one markdown cell, by the rule above."""
-    slide, notes, after_mark = [], [], False
+    """(what goes on the slide, what goes to the notes) of one markdown cell, by the rule above.
+
+    The notes open with the presenter's blocks. When some of the cell's text moves to the notes, the
+    notes then give the cell's text in order, with the formulas, lists and key sentences the slide
+    shows in their places, so that the lesson's sentences read whole (not "that is" before a gap).
+    """
+    slide, presenter, lesson, moved, after_mark = [], [], [], False, False
     for kind, text in _blocks(source):
         if kind == "notes-mark":
             after_mark = True
-        elif after_mark or kind in ("prose", "html", "presenter"):
-            notes.append(_live_only(text))
+        elif kind == "presenter":
+            presenter.append(text)
+        elif after_mark or kind in ("prose", "html"):
+            lesson.append(_live_only(text))
+            moved = True
         else:
             slide.append(text)
-    return "\n\n".join(slide), "\n\n".join(notes)
+            if kind in ("math", "key", "list"):
+                lesson.append(text)
+    if not moved:
+        lesson = []
+    elif presenter:
+        lesson = [FROM_LESSON] + lesson
+    return "\n\n".join(slide), "\n\n".join(presenter + lesson)
 
 
 def _live_only(text):

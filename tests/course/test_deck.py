@@ -44,6 +44,12 @@ def test_a_markdown_cell_splits_into_slide_and_notes_by_the_rule():
     assert "Ask the room" not in shown and "Ask the room: what happens at mu = 1? (about 2 min)" in notes
     assert "presenter" not in notes and "-->" not in notes         # the comment's own marks are dropped
     assert "like this one" not in shown and "like this one" in notes
+    # The presenter's words first; then the cell's text reads whole, the slide's formula in its place.
+    assert notes.startswith("Ask the room") and notes.index(deck.FROM_LESSON) < notes.index("$$v_{t+1}") \
+        < notes.index("long paragraph")
+    assert "Momentum averages" in notes and "## 2" not in notes
+    # A cell whose text all fits on the slide adds nothing of it to the notes.
+    assert deck.split_markdown("## T\n\n$$a = b$$\n\n<!-- presenter\nSay it. (about 1 min)\n-->")[1] == "Say it. (about 1 min)"
 
 
 def test_prose_words_count_what_a_viewer_reads_not_formulas_or_presenter_text():
