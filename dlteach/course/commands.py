@@ -177,13 +177,15 @@ def cmd_slides(args):
     failed = []
     for path, built in zip(paths, decks):
         rows = deck.deck_report(notebooks.read(path))
-        minutes = sum(r["seconds"] for r in rows) / 60
+        minutes = deck.talk_minutes(rows)
         print(f"{built}: {len(rows)} slides, about {minutes:.0f} min")
-        if Path(path).parent.name == "lessons":            # a lesson is a talk: 20-35 slides, 30-45 min
-            if not 20 <= len(rows) <= 35:
-                failed.append(f"{built.name}: {len(rows)} slides (a lesson's deck runs 20 to 35)")
-            if not 30 <= round(minutes) <= 45:
-                failed.append(f"{built.name}: about {minutes:.0f} min by its notes (a lesson's talk runs 30 to 45)")
+        if Path(path).parent.name == "lessons":            # a lesson is a talk
+            (fewest, most), (shortest, longest) = deck.TALK_SLIDES, deck.TALK_MINUTES
+            if not fewest <= len(rows) <= most:
+                failed.append(f"{built.name}: {len(rows)} slides (a lesson's deck runs {fewest} to {most})")
+            if not shortest <= round(minutes) <= longest:
+                failed.append(f"{built.name}: about {minutes:.0f} min by its notes "
+                              f"(a lesson's talk runs {shortest} to {longest})")
         for r in rows:
             for problem in r["problems"]:
                 failed.append(f"{built.name}: slide {r['number']} ({r['title'][:40] or 'untitled'}): {problem}")
@@ -194,8 +196,8 @@ def cmd_slides(args):
               "(`pip install playwright`, `apt-get install chromium`)", file=sys.stderr)
     else:
         for built, sizes in deckcheck.check_decks(decks).items():
-            for (width, height), (_, problems, left) in sizes.items():
-                failed += [f"{built.name} at {width}x{height}: {p}" for p in problems if "speaker notes" not in p]
+            for (width, height), (rows, _, left) in sizes.items():     # notes: checked by deck_report above
+                failed += [f"{built.name} at {width}x{height}: {p}" for p in deckcheck.problems(rows, notes=False)]
                 failed += [f"{built.name} at {width}x{height}: a request left the deck: {url}" for url in left]
     for line in failed:
         print(f"dlteach slides: {line}", file=sys.stderr)

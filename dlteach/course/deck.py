@@ -32,6 +32,8 @@ MAX_WORDS = 60            # prose on one slide, titles and formulas not counted
 MAX_CODE_LINES = 12
 WORDS_PER_MINUTE = 130    # speaking from notes
 MIN_SLIDE_S = 30          # a slide with few notes still takes this long to show and say
+TALK_SLIDES = (20, 35)     # a lesson's deck: at least, at most
+TALK_MINUTES = (30, 45)    # a lesson's talk by its notes' timings (talk_minutes, rounded)
 KEY, NOTES, PRESENTER = "<!-- key -->", "<!-- notes -->", "<!-- presenter"
 TIME_NOTE = re.compile(r"\((?:about |~)?(\d+(?:\.\d+)?) min(?:utes?)?\)")
 # What a deck cannot do: the audience has no kernel and no slider.
@@ -278,7 +280,7 @@ def slides_of(nb):
 
 def deck_report(nb):
     """Per slide of the deck made from nb: its title, prose words, code lines, notes words, estimated
-    seconds and problems (each a sentence naming what breaks the rule); plus the total minutes."""
+    seconds and problems (each a sentence naming what breaks the rule). talk_minutes(rows) adds them up."""
     rows = []
     for number, slide in enumerate(slides_of(for_slides(nb)), start=1):
         words = sum(prose_words(c.source) for c in slide["cells"] if c.cell_type == "markdown")
@@ -304,3 +306,8 @@ def deck_report(nb):
         rows.append({"number": number, "title": slide["title"], "words": words, "code_lines": code_lines,
                      "notes_words": notes_words, "seconds": seconds, "problems": problems})
     return rows
+
+
+def talk_minutes(rows):
+    """The talk's estimated length in minutes, from deck_report's rows."""
+    return sum(r["seconds"] for r in rows) / 60

@@ -262,7 +262,7 @@ def test_deck_presents_as_a_talk_at_both_screen_sizes(headless_chromium, decks, 
     report = deck.deck_report(nb)
     assert [f"slide {r['number']}: {p}" for r in report for p in r["problems"]] == []
     assert 20 <= len(report) <= 35, f"{lesson.stem}: {len(report)} slides"
-    minutes = sum(r["seconds"] for r in report) / 60
+    minutes = deck.talk_minutes(report)
     assert 30 <= round(minutes) <= 45, f"{lesson.stem}: a talk of about {minutes:.0f} min (from its notes), not 30 to 45"
     for width, height in deckcheck.SIZES:
         context, page, outside, failed, errors = offline_page(headless_chromium, folder.as_uri() + "/")
