@@ -4,7 +4,8 @@ Prints dlteach time / PyTorch time per case, the MLP step's time over the time o
 products called bare (the "mlp/products" row: a step can only add to its products), and the MLP
 step's achieved GFLOP/s as a share of raw float32 matmul speed. Times are the minimum over repeats:
 this machine is shared, its Python-heavy steps swing from run to run, and the minimum is the least
-noisy estimate of what the code costs. Each side of a ratio is timed twice, in blocks (see run).
+noisy estimate of what the code costs. Each side of a ratio is timed in ROUNDS blocks of its own
+(see run).
 """
 
 import time
@@ -14,9 +15,11 @@ import numpy as np
 from dlteach import layers, losses, optim
 
 NO_LIMIT = float("inf")     # printed for information: no verdict
-LIMITS = {"mlp": 1.0, "mlp/products": 1.3, "conv2d": 1.5, "lstm": 1.5, "softmax_ce": 1.6,
+LIMITS = {"mlp": 1.0, "mlp/products": 1.3, "mlp/numpy": NO_LIMIT, "conv2d": 1.5, "lstm": 1.5, "softmax_ce": 1.6,
           "gru": NO_LIMIT, "batchnorm": NO_LIMIT, "embedding": NO_LIMIT}
 MIN_MATMUL_SHARE = 0.70
+ROUNDS = 3                  # blocks of each side per case; the minimum counts
+SPIN_PAUSE_S = 0.3          # before each block: the other library's worker threads stop spinning
 
 
 def best_time(fn, repeats, number):
@@ -80,6 +83,54 @@ def mlp_products():
     return products
 
 
+def mlp_numpy_step(Ws, bs, X, y, *, lr, momentum):
+    """The MLP step hand-written in numpy, the least numpy can do: a function to time.
+
+    ReLU hidden layers, softmax cross-entropy (mean over the batch), heavy-ball momentum as in
+    optim.SGD; no layers, no checks, every buffer allocated once and every update in place. The
+    weights Ws (D, M) and biases bs (M,) are updated in place; tests/unit/test_bench_numpy_step.py
+    checks that it takes the same step as the library.
+    """
+    N = X.shape[0]
+    rows = np.arange(N)
+    hs = [np.empty((N, W.shape[1]), dtype=W.dtype) for W in Ws]         # pre-activations, ReLU'd in place
+    gWs = [np.empty_like(W) for W in Ws]
+    vWs, vbs = [np.zeros_like(W) for W in Ws], [np.zeros_like(b) for b in bs]
+    last = len(Ws) - 1
+
+    def step():
+        acts = [X]
+        for k, (W, b) in enumerate(zip(Ws, bs)):
+            h = np.matmul(acts[-1], W, out=hs[k])
+            h += b
+            if k < last:
+                np.maximum(h, 0, out=h)
+            acts.append(h)
+        d = acts[-1]                                                    # logits -> dL/dlogits, in place
+        d -= d.max(axis=1, keepdims=True)
+        np.exp(d, out=d)
+        d /= d.sum(axis=1, keepdims=True)
+        d[rows, y] -= 1
+        d /= N
+        for k in range(last, -1, -1):
+            gW = np.matmul(acts[k].T, d, out=gWs[k])
+            gb = d.sum(axis=0)
+            if k:
+                d = d @ Ws[k].T
+                d *= acts[k] > 0
+            vW, vb = vWs[k], vbs[k]
+            vW *= momentum
+            gW *= lr
+            vW -= gW
+            Ws[k] += vW
+            vb *= momentum
+            gb *= lr
+            vb -= gb
+            bs[k] += vb
+
+    return step
+
+
 def mlp_products_gflops(quick):
     """GFLOP/s of mlp_products."""
     return mlp_flops() / best_time(mlp_products(), 3 if quick else 7, 3 if quick else 10) / 1e9
@@ -92,15 +143,28 @@ def mlp_flops():
     return 2 * MLP_BATCH * (3 * macs - sizes[0] * sizes[1])
 
 
-def mlp_case(torch, quick):
+def mlp_setup():
+    """The MLP case's data (X, y) and model, from seed 0."""
     rng = np.random.default_rng(0)
-    N = MLP_BATCH
-    X = rng.standard_normal((N, 784), dtype=np.float32)
-    y = rng.integers(0, 10, N)
+    X = rng.standard_normal((MLP_BATCH, 784), dtype=np.float32)
+    y = rng.integers(0, 10, MLP_BATCH)
     model = layers.Sequential(
         layers.Linear(784, 256, rng=rng, dtype=np.float32), layers.ReLU(),
         layers.Linear(256, 256, rng=rng, dtype=np.float32), layers.ReLU(),
         layers.Linear(256, 10, rng=rng, dtype=np.float32))
+    return X, y, model
+
+
+def mlp_numpy():
+    """mlp_numpy_step on copies of the MLP case's weights: a function to time."""
+    X, y, model = mlp_setup()
+    Ws = [layer.params["W"].copy() for layer in model.layers[::2]]
+    bs = [layer.params["b"].copy() for layer in model.layers[::2]]
+    return mlp_numpy_step(Ws, bs, X, y, lr=0.01, momentum=0.9)
+
+
+def mlp_case(torch, quick):
+    X, y, model = mlp_setup()
     opt = optim.SGD(model, 0.01, momentum=0.9)
 
     def ours():
@@ -240,6 +304,7 @@ CASES = {"mlp": mlp_case, "conv2d": conv_case, "lstm": lstm_case, "softmax_ce": 
 DESCRIPTIONS = {
     "mlp": "MLP 784-256-256-10 step, batch 128, float32",
     "mlp/products": "MLP step / its products bare (not torch)",
+    "mlp/numpy": "same, hand-written numpy step (the floor)",
     "conv2d": "Conv2d 32x3x32x32 -> 16 3x3 pad 1, fwd+bwd",
     "lstm": "LSTM T=50 N=32 D=64 H=128, fwd+BPTT",
     "softmax_ce": "softmax CE 4096x1000, loss+grad",
@@ -261,13 +326,16 @@ def run(quick=False):
     GFLOP/s (1024 x 1024), the MLP step's GFLOP/s and those of its products called bare.
 
     The "mlp/products" row compares the MLP step with its own products called bare (its "torch ms"
-    column holds the products' time): a step at most LIMITS["mlp/products"] times its products.
+    column holds the products' time): a step at most LIMITS["mlp/products"] times its products. The
+    "mlp/numpy" row does the same for mlp_numpy_step, the step hand-written in plain numpy with no
+    layers: how close numpy itself comes to its products, printed for information.
     """
     try:
         import torch
     except ImportError:
         torch = None
     repeats, number = (3, 3) if quick else (7, 10)
+    pause = 0 if quick else SPIN_PAUSE_S
     rows = []
     gflops = raw_matmul_gflops(quick)
     mlp_gflops, products_time = None, None
@@ -279,17 +347,25 @@ def run(quick=False):
         ours, theirs, flops = make(torch, quick)
         # Each side in a block of its own: interleaved call by call, numpy's and torch's idle worker
         # threads spin while the other side runs, and on two cores both then run at half speed.
-        # Two rounds of blocks, so that a burst of load from elsewhere rarely decides a ratio.
+        # Each block starts after a pause in which the other side's threads stop spinning (OpenBLAS
+        # spins for about 0.1 s after a product). Rounds of blocks, so that a burst of load from
+        # elsewhere, or a slow spell of either library (torch's Conv2d alone swings between 2.5 and
+        # 6 ms from one process to the next on this machine), rarely decides a ratio.
         t_ours = t_theirs = float("inf")
-        for _ in range(2):
+        for _ in range(ROUNDS):
+            time.sleep(pause)
             t_ours = min(t_ours, best_time(ours, repeats, number))
+            time.sleep(pause)
             t_theirs = min(t_theirs, best_time(theirs, repeats, number))
         if name == "mlp":
-            t_ours, products_time = best_times([ours, mlp_products()], repeats, number)   # same pool: alternate
+            time.sleep(pause)
+            t_ours, products_time, numpy_time = best_times([ours, mlp_products(), mlp_numpy()],
+                                                           repeats, number)    # same pool: alternate
             t_ours = min(t_ours, best_time(ours, repeats, number))
         rows.append(_row(name, t_ours, t_theirs))
         if name == "mlp":
             rows.append(_row("mlp/products", t_ours, products_time))
+            rows.append(_row("mlp/numpy", numpy_time, products_time))
         if flops:
             mlp_gflops = flops / t_ours / 1e9
     if products_time is None:
