@@ -299,6 +299,10 @@ def deck_report(nb):
             problems.append(f"{code_lines} lines of code shown (at most {MAX_CODE_LINES})")
         if not notes.strip():
             problems.append("no speaker notes")
+        dangling = _dangling_end(slide["cells"])
+        if dangling:
+            problems.append(f"breaks off a sentence at {dangling!r} (the rest is in the notes, or a new one "
+                            "starts); finish it on the slide")
         shown = "\n".join(c.source for c in slide["cells"] if c.cell_type == "markdown")
         asked = ASKS.search(shown)
         if asked:
@@ -306,6 +310,31 @@ def deck_report(nb):
         rows.append({"number": number, "title": slide["title"], "words": words, "code_lines": code_lines,
                      "notes_words": notes_words, "seconds": seconds, "problems": problems})
     return rows
+
+
+def _dangling_end(cells):
+    """Where the slide breaks off a sentence, else None: text or a formula that ends on a comma, colon or
+    semicolon and is followed on the slide by a new sentence (a capital letter), or by nothing (a colon
+    may lead into the figure that follows). The words are returned. A list's item may end so: the list
+    goes on over the next slide; a formula may go on in another, and a sentence in lower case."""
+    for n, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        blocks = [(kind, text) for kind, text in _blocks(cell.source) if kind not in ("notes-mark", "presenter")]
+        for k, (kind, text) in enumerate(blocks):
+            if kind in ("list", "table", "image", "heading"):
+                continue
+            end = re.sub(r"(\$\$|\\\]|\\end\{\w+\*?\})\s*$", "", text.rstrip()).rstrip()
+            if not end.endswith((",", ":", ";")):
+                continue
+            if k + 1 < len(blocks):
+                after_kind, after = blocks[k + 1]
+                broken = after_kind in ("key", "prose") and re.match(r"[*_]*[A-Z]", after.lstrip()) is not None
+            else:
+                broken = not end.endswith(":") or n == len(cells) - 1
+            if broken:
+                return re.sub(r"^\s*(\$\$|\\\[)", "", end.split("\n")[-1])[-30:].strip()
+    return None
 
 
 def talk_minutes(rows):

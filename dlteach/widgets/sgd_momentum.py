@@ -96,7 +96,7 @@ def draw_lab(axes, name, runs, *, kappa=10.0, steps=None, legend=True):
     ax_loss.set(yscale="log", xlim=(0, steps or len(first["loss"]) - 1), ylim=_ylim(s),
                 xlabel="step t", ylabel="$J(w_t) - J(w^*)$")
     viz.plain_log_ticks(ax_loss)
-    ax_loss.set_title("distance to the lowest loss (log scale)", fontsize=live.FONT_PT)
+    ax_loss.set_title("loss above its minimum (log scale)", fontsize=live.FONT_PT)
     _few_ticks(ax_map, ax_loss)
     ax_loss.grid(alpha=0.3)
     if legend:
@@ -243,7 +243,7 @@ class OptimizerLab:
         ax_loss.set(yscale="log", xlim=(0, MAX_STEPS), ylim=(GAP_FLOOR, 1e4), xlabel="step t",
                     ylabel="$J(w_t) - J(w^*)$")
         viz.plain_log_ticks(ax_loss)
-        ax_loss.set_title("distance to the lowest loss (log scale)", fontsize=live.FONT_PT)
+        ax_loss.set_title("loss above its minimum (log scale)", fontsize=live.FONT_PT)
         ax_loss.grid(alpha=0.3)
         # Below the panels: a fast method's curve crosses the whole loss panel on its way down.
         self.fig.legend(handles=list(self.losses.values()), loc="outside lower center", ncols=len(self.methods),

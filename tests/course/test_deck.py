@@ -100,6 +100,27 @@ def test_deck_report_names_each_broken_limit_and_reads_the_timing():
     assert rows[1]["seconds"] == deck.MIN_SLIDE_S                     # no notes: the shortest a slide takes
 
 
+def test_deck_report_names_a_sentence_the_slide_breaks_off():
+    """A formula ending on a comma whose sentence goes on in the notes (or is followed on the slide by a new
+    sentence) is a problem; a list going on over the next slide, a formula chain, a lower-case
+    continuation and a colon leading into the figure that follows are not."""
+    notes = "<!-- presenter\nSay it. (about 1 min)\n-->"
+    comma = slide(new_markdown_cell(f"## A\n\nSo\n$$y = f(x),$$\nwhere f is smooth.\n{notes}"), "slide")
+    capital = slide(new_markdown_cell(f"## B\n\n$$y = f(x):$$\n\n<!-- key -->\nIt falls.\n{notes}"), "slide")
+    fine = [
+        slide(new_markdown_cell(f"## C\n\n- first item;\n- second item;\n{notes}"), "slide"),
+        slide(new_markdown_cell(f"## D\n\n$$a = b,$$\n$$c = d.$$\n{notes}"), "slide"),
+        slide(new_markdown_cell(f"## E\n\n<!-- key -->\nOne step gives\n$$a = b,$$\n\n<!-- key -->\n"
+                                f"and so c = d.\n{notes}"), "slide"),
+        slide(new_markdown_cell(f"## F\n\n<!-- key -->\nThe figure:\n{notes}"), "slide"),
+        slide(new_code_cell("plot()", outputs=[new_output("display_data", data={"image/png": "iVBORw0KGgo="})])),
+    ]
+    rows = deck.deck_report(new_notebook(cells=[comma, capital] + fine))
+    assert ["breaks off a sentence at 'y = f(x),'" in " ".join(rows[0]["problems"]),
+            "breaks off a sentence at 'y = f(x):'" in " ".join(rows[1]["problems"])] == [True, True]
+    assert [r["problems"] for r in rows[2:]] == [[], [], [], []]
+
+
 def test_a_your_turn_exercise_reaches_the_notes_labelled_live_only():
     """A learner's exercise ("**Your turn.** Move the slider ...") is no instruction for the room: in the
     notes, from a lesson cell or a notes cell alike, it says it needs the lesson running."""
