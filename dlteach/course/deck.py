@@ -320,7 +320,7 @@ def _dangling_end(cells):
     for n, cell in enumerate(cells):
         if cell.cell_type != "markdown":
             continue
-        blocks = [(kind, text) for kind, text in _blocks(cell.source) if kind not in ("notes-mark", "presenter")]
+        blocks = _blocks(cell.source)        # the slide's part only: for_slides moved marks and presenter blocks out
         for k, (kind, text) in enumerate(blocks):
             if kind in ("list", "table", "image", "heading"):
                 continue

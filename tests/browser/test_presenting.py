@@ -261,9 +261,11 @@ def test_deck_presents_as_a_talk_at_both_screen_sizes(headless_chromium, decks, 
     nb = notebooks.read(lesson)
     report = deck.deck_report(nb)
     assert [f"slide {r['number']}: {p}" for r in report for p in r["problems"]] == []
-    assert 20 <= len(report) <= 35, f"{lesson.stem}: {len(report)} slides"
+    (fewest, most), (shortest, longest) = deck.TALK_SLIDES, deck.TALK_MINUTES          # 20-35 slides, 30-45 min
+    assert fewest <= len(report) <= most, f"{lesson.stem}: {len(report)} slides"
     minutes = deck.talk_minutes(report)
-    assert 30 <= round(minutes) <= 45, f"{lesson.stem}: a talk of about {minutes:.0f} min (from its notes), not 30 to 45"
+    assert shortest <= round(minutes) <= longest, \
+        f"{lesson.stem}: a talk of about {minutes:.0f} min (from its notes), not {shortest} to {longest}"
     for width, height in deckcheck.SIZES:
         context, page, outside, failed, errors = offline_page(headless_chromium, folder.as_uri() + "/")
         page.set_viewport_size({"width": width, "height": height})
